@@ -1,1 +1,112 @@
-int main() { return 0; }
+// dianoia — run reasoning language models from the command line.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include <dianoia/dianoia.hpp>
+
+#include "cli.hpp"
+
+namespace cli {
+
+long to_long(const std::string& s, const char* what) {
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || *end || errno) throw std::runtime_error(std::string(what) + ": '" + s + "' is not an integer");
+  return v;
+}
+
+double to_double(const std::string& s, const char* what) {
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end) throw std::runtime_error(std::string(what) + ": '" + s + "' is not a number");
+  return v;
+}
+
+std::string default_model_path() {
+  std::string home;
+  if (const char* h = std::getenv("DIANOIA_HOME"); h && *h)
+    home = h;
+  else if (const char* u = std::getenv("HOME"); u && *u)
+    home = std::string(u) + "/.cache/dianoia";
+  else
+    home = ".cache/dianoia";
+  return home + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace cli
+
+static void usage() {
+  std::fputs(
+      "usage: dianoia <command> [options]\n"
+      "\n"
+      "commands:\n"
+      "  run       generate a reply (chat template) or a plain completion (--raw)\n"
+      "  tokenize  print the token ids of stdin\n"
+      "  info      describe a model file\n"
+      "  bench     measure prefill and decode speed\n"
+      "\n"
+      "dianoia run [-m MODEL] -p PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--seed S]\n"
+      "            [--raw] [--json] [--reasoning auto|on|off] [--max-reasoning-tokens N] [--hide-reasoning]\n"
+      "            [-c CONTEXT] [-t THREADS] [-s SYSTEM]\n"
+      "            (-p - reads the prompt from stdin; -f FILE reads it from a file)\n"
+      "dianoia tokenize -m MODEL [--special] [--add-special]   (reads all of stdin)\n"
+      "dianoia info MODEL\n"
+      "dianoia bench [-m MODEL] [-t THREADS] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--json]\n"
+      "\n"
+      "With no -m, run and bench use the default model (SmolLM2-135M-Instruct Q4_1) in\n"
+      "$DIANOIA_HOME, default ~/.cache/dianoia (scripts/fetch-default-model.sh puts it there).\n",
+      stderr);
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::printf("dianoia %s\n", dianoia_version_string());
+    return 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "run") return cli::cmd_run(argc, argv);
+    if (cmd == "tokenize") return cli::cmd_tokenize(argc, argv);
+    if (cmd == "info") return cli::cmd_info(argc, argv);
+    if (cmd == "bench") return cli::cmd_bench(argc, argv);
+    std::fprintf(stderr, "dianoia: unknown command '%s'\n\n", cmd.c_str());
+    usage();
+    return 2;
+  } catch (const dianoia::error& e) {
+    std::fprintf(stderr, "dianoia: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dianoia: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,67 @@
+// Shared pieces of the dianoia command-line program.
+#pragma once
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cli {
+
+// Minimal flag reader: flags may be given as "--name value" or "--name=value".
+class args {
+ public:
+  args(int argc, char** argv, int first) {
+    for (int i = first; i < argc; ++i) items_.emplace_back(argv[i]);
+  }
+  bool flag(std::string_view name) {
+    for (size_t i = 0; i < items_.size(); ++i)
+      if (items_[i] == name) {
+        items_.erase(items_.begin() + static_cast<long>(i));
+        return true;
+      }
+    return false;
+  }
+  // Value of an option with any of the given spellings; throws std::runtime_error if it lacks a value.
+  bool value(std::initializer_list<std::string_view> names, std::string& out) {
+    for (size_t i = 0; i < items_.size(); ++i) {
+      for (auto n : names) {
+        const std::string& it = items_[i];
+        if (it == n) {
+          if (i + 1 >= items_.size()) throw std::runtime_error(std::string(n) + " needs a value");
+          out = items_[i + 1];
+          items_.erase(items_.begin() + static_cast<long>(i), items_.begin() + static_cast<long>(i) + 2);
+          return true;
+        }
+        if (it.size() > n.size() && it.compare(0, n.size(), n) == 0 && it[n.size()] == '=') {
+          out = it.substr(n.size() + 1);
+          items_.erase(items_.begin() + static_cast<long>(i));
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+  // Call after reading every known option: anything left is an error.
+  void finish() const {
+    if (!items_.empty()) throw std::runtime_error("unknown argument '" + items_.front() + "'");
+  }
+
+ private:
+  std::vector<std::string> items_;
+};
+
+long to_long(const std::string& s, const char* what);
+double to_double(const std::string& s, const char* what);
+
+// Default model: $DIANOIA_HOME (or ~/.cache/dianoia)/SmolLM2-135M-Instruct.Q4_1.gguf.
+std::string default_model_path();
+
+// JSON string literal (UTF-8 passes through; control characters are escaped).
+std::string json_string(std::string_view s);
+
+int cmd_run(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_info(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+
+}  // namespace cli

@@ -1,0 +1,97 @@
+// dianoia tokenize / info / bench.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+
+#include <dianoia/dianoia.hpp>
+
+#include "cli.hpp"
+
+namespace cli {
+
+int cmd_tokenize(int argc, char** argv) {
+  args a(argc, argv, 2);
+  std::string path;
+  if (!a.value({"-m", "--model"}, path)) throw std::runtime_error("tokenize needs -m MODEL");
+  const bool special = a.flag("--special"), add_special = a.flag("--add-special");
+  a.finish();
+  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0)
+    throw std::runtime_error("loading a tokenizer.json is not implemented yet; give a GGUF file (a vocab-only GGUF works)");
+  // A tokenizer needs no weights: load vocab-only so that ggml-vocab-*.gguf files work too.
+  dianoia::model::params mp;
+  mp.vocab_only = true;
+  dianoia::model m(path, mp);
+  const std::string text(std::istreambuf_iterator<char>(std::cin), {});
+  const std::vector<int32_t> ids = m.tokenize(text, add_special, special);
+  for (size_t i = 0; i < ids.size(); ++i) std::printf(i ? " %d" : "%d", ids[i]);
+  std::printf("\n");
+  return 0;
+}
+
+int cmd_info(int argc, char** argv) {
+  args a(argc, argv, 2);
+  std::string path;
+  if (!a.value({"-m", "--model"}, path)) {
+    if (argc < 3) throw std::runtime_error("info needs a model path");
+    path = argv[2];
+    a = args(argc, argv, 3);
+  }
+  a.finish();
+  dianoia::model m(path);
+  auto i = m.info();
+  std::printf("architecture     %s\n", i.architecture);
+  std::printf("name             %s\n", i.name);
+  std::printf("parameters       %llu (%.1fM)\n", static_cast<unsigned long long>(i.n_params), i.n_params / 1e6);
+  std::printf("layers           %u\n", i.n_layers);
+  std::printf("embedding        %u\n", i.n_embd);
+  std::printf("vocabulary       %u\n", i.n_vocab);
+  std::printf("context length   %u (trained %u)\n", i.context_length, i.context_length_train);
+  std::printf("chat template    %s\n", i.has_chat_template ? "yes" : "no");
+  std::printf("bos / eos        %d / %d\n", i.bos_token, i.eos_token);
+  return 0;
+}
+
+int cmd_bench(int argc, char** argv) {
+  args a(argc, argv, 2);
+  std::string path = default_model_path(), v;
+  a.value({"-m", "--model"}, path);
+  dianoia_session_params sp = dianoia_session_default_params();
+  long n_prompt = 512, n_gen = 64;
+  if (a.value({"-t", "--threads"}, v)) sp.n_threads = static_cast<int32_t>(to_long(v, "-t"));
+  if (a.value({"-p", "--prompt-tokens"}, v)) n_prompt = to_long(v, "-p");
+  if (a.value({"-n", "--gen-tokens"}, v)) n_gen = to_long(v, "-n");
+  const bool json = a.flag("--json");
+  a.finish();
+  if (n_prompt < 1 || n_gen < 1) throw std::runtime_error("-p and -n must be positive");
+  dianoia::model m(path);
+  const auto info = m.info();
+  sp.context_length = static_cast<uint32_t>(n_prompt + n_gen + 8);
+  dianoia::session s(m, sp);
+  // A fixed prompt spread over the vocabulary (content does not matter for speed).
+  const int32_t lo = info.n_vocab > 2000 ? 1000 : 3;
+  std::vector<int32_t> prompt;
+  for (long i = 0; i < n_prompt; ++i) prompt.push_back(static_cast<int32_t>(lo + (i * 7919) % (info.n_vocab - lo)));
+  dianoia_generate_params gp = dianoia_generate_default_params();
+  gp.max_tokens = static_cast<int32_t>(n_gen);
+  gp.temperature = 0;
+  gp.ignore_eos = true;
+  gp.reasoning = DIANOIA_REASONING_OFF;
+  auto noop = [](const dianoia::event&) { return true; };
+  // Warm-up (page faults, oneDNN primitive creation), then the measured run.
+  std::vector<int32_t> warm(prompt.begin(), prompt.begin() + std::min<long>(n_prompt, 16));
+  dianoia_generate_params wp = gp;
+  wp.max_tokens = 2;
+  s.complete(warm, noop, wp);
+  auto done = s.complete(prompt, noop, gp);
+  const unsigned gen = done.content_tokens + done.reasoning_tokens;
+  if (json) {
+    std::printf("{\"prefill_tokens\":%u,\"prefill_seconds\":%.6f,\"decode_tokens\":%u,\"decode_seconds\":%.6f}\n",
+                done.prompt_tokens, done.prompt_seconds, gen, done.generate_seconds);
+  } else {
+    std::printf("prefill %u tokens: %.2f tok/s\n", done.prompt_tokens, done.prompt_tokens / done.prompt_seconds);
+    std::printf("decode  %u tokens: %.2f tok/s\n", gen, gen / done.generate_seconds);
+  }
+  return 0;
+}
+
+}  // namespace cli
