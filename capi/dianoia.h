@@ -80,6 +80,7 @@ typedef struct dianoia_model_params {
   uint32_t context_length;     /* 0: the model file's training context; else overrides it */
   dianoia_progress_fn progress; /* optional */
   void* progress_user_data;
+  bool vocab_only; /* load only the tokenizer and chat template (e.g. a vocab-only GGUF); sessions fail */
 } dianoia_model_params;
 
 DIANOIA_API dianoia_model_params dianoia_model_default_params(void);
@@ -187,6 +188,7 @@ typedef struct dianoia_generate_params {
   uint64_t seed;                /* same seed + same inputs => same output */
   dianoia_reasoning_mode reasoning;
   int32_t max_reasoning_tokens; /* < 0: unlimited. At the limit the thought is closed and the answer follows */
+  bool ignore_eos;              /* never pick end-of-generation tokens (benchmarks) */
 } dianoia_generate_params;
 
 DIANOIA_API dianoia_generate_params dianoia_generate_default_params(void);

@@ -1,0 +1,156 @@
+// C ABI: models, tokens, chat templates.
+#include <string>
+#include <vector>
+
+#include "chat/chat_template.hpp"
+#include "core/utf8.hpp"
+#include "guard.hpp"
+#include "handles.hpp"
+
+using namespace dianoia;
+using detail::errc;
+using detail::fail;
+
+namespace {
+
+std::string_view text_arg(const char* text, size_t len, const char* what) {
+  if (!text && len) fail(errc::invalid_argument, "{} is NULL", what);
+  std::string_view s(text ? text : "", len);
+  size_t bad = 0;
+  if (!detail::utf8_valid(s, &bad)) fail(errc::invalid_argument, "{} is not valid UTF-8 (byte {})", what, bad);
+  return s;
+}
+
+}  // namespace
+
+namespace dianoia::capi {
+
+std::vector<detail::chat_message> read_messages(const dianoia_chat_message* msgs, size_t n) {
+  if (n && !msgs) fail(errc::invalid_argument, "messages is NULL");
+  std::vector<detail::chat_message> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!msgs[i].role || !msgs[i].content) fail(errc::invalid_argument, "message {} has a NULL role or content", i);
+    std::string_view role = msgs[i].role, content = msgs[i].content;
+    text_arg(role.data(), role.size(), "message role");
+    text_arg(content.data(), content.size(), "message content");
+    out.push_back({std::string(role), std::string(content)});
+  }
+  return out;
+}
+
+std::string render_chat(const detail::loaded_model* m, const char* tmpl, const std::vector<detail::chat_message>& msgs,
+                        bool add_generation_prompt) {
+  std::string_view source;
+  if (tmpl) {
+    source = tmpl;
+  } else {
+    if (!m) fail(errc::invalid_argument, "model and template are both NULL");
+    if (m->chat_template().empty()) fail(errc::unsupported, "the model file has no chat template");
+    source = m->chat_template();
+  }
+  detail::chat_template_inputs in;
+  in.messages = msgs;
+  in.add_generation_prompt = add_generation_prompt;
+  if (m) {
+    const auto& tok = m->tok();
+    if (tok.bos() >= 0) in.bos_token = std::string(tok.token_text(tok.bos()));
+    if (tok.eos() >= 0) in.eos_token = std::string(tok.token_text(tok.eos()));
+  }
+  return detail::render_chat_template(source, in);
+}
+
+}  // namespace dianoia::capi
+
+extern "C" {
+
+DIANOIA_API dianoia_model_params dianoia_model_default_params(void) {
+  dianoia_model_params p{};
+  p.struct_size = sizeof p;
+  return p;
+}
+
+DIANOIA_API dianoia_status dianoia_model_load(const char* path, const dianoia_model_params* params,
+                                              dianoia_model** out_model) {
+  if (out_model) *out_model = nullptr;
+  return capi::guarded([&] {
+    capi::require(out_model, "out_model");
+    if (!path) fail(errc::invalid_argument, "path is NULL");
+    const auto p = capi::read_params(params, dianoia_model_default_params(), "dianoia_model_params");
+    detail::load_options opt;
+    opt.context_length = p.context_length;
+    opt.vocab_only = p.vocab_only;
+    if (p.progress) {
+      auto fn = p.progress;
+      void* ud = p.progress_user_data;
+      opt.progress = [fn, ud](float x) { return fn(x, ud); };
+    }
+    auto h = std::make_unique<dianoia_model>();
+    h->m = detail::loaded_model::load(path, opt);
+    *out_model = h.release();
+  });
+}
+
+DIANOIA_API void dianoia_model_free(dianoia_model* model) { delete model; }
+
+DIANOIA_API dianoia_status dianoia_model_get_info(const dianoia_model* model, dianoia_model_info* info) {
+  return capi::guarded([&] {
+    const auto& m = *capi::require(model, "model").m;
+    auto& out = capi::require(info, "info");
+    if (out.struct_size < sizeof(size_t)) fail(errc::invalid_argument, "info->struct_size is not set");
+    dianoia_model_info i{};
+    i.struct_size = sizeof i;
+    i.architecture = m.hp().arch.c_str();
+    i.name = m.name().c_str();
+    i.n_params = m.hp().n_params;
+    i.n_vocab = m.hp().n_vocab;
+    i.n_layers = m.hp().n_layer;
+    i.n_embd = m.hp().n_embd;
+    i.context_length = m.n_ctx();
+    i.context_length_train = m.hp().n_ctx_train;
+    i.has_chat_template = !m.chat_template().empty();
+    i.bos_token = m.tok().bos();
+    i.eos_token = m.tok().eos();
+    const size_t n = out.struct_size < sizeof i ? out.struct_size : sizeof i;
+    const size_t caller_size = out.struct_size;
+    std::memcpy(static_cast<void*>(&out), &i, n);
+    out.struct_size = caller_size;
+  });
+}
+
+DIANOIA_API dianoia_status dianoia_tokenize(const dianoia_model* model, const char* text, size_t text_len,
+                                            bool add_special, bool parse_special, int32_t* tokens, size_t capacity,
+                                            size_t* n_tokens) {
+  if (n_tokens) *n_tokens = 0;
+  return capi::guarded([&] {
+    const auto& m = *capi::require(model, "model").m;
+    auto s = text_arg(text, text_len, "text");
+    auto ids = m.tok().encode(s, add_special, parse_special);
+    capi::copy_out(ids.data(), ids.size(), tokens, capacity, n_tokens);
+  });
+}
+
+DIANOIA_API dianoia_status dianoia_detokenize(const dianoia_model* model, const int32_t* tokens, size_t n_tokens,
+                                              bool skip_special, char* text, size_t capacity, size_t* n_bytes) {
+  if (n_bytes) *n_bytes = 0;
+  return capi::guarded([&] {
+    const auto& m = *capi::require(model, "model").m;
+    if (n_tokens && !tokens) fail(errc::invalid_argument, "tokens is NULL");
+    std::string s = m.tok().decode(std::span<const int32_t>(tokens, n_tokens), skip_special);
+    capi::copy_out(s.data(), s.size(), text, capacity, n_bytes);
+  });
+}
+
+DIANOIA_API dianoia_status dianoia_chat_apply_template(const dianoia_model* model, const char* tmpl,
+                                                       const dianoia_chat_message* messages, size_t n_messages,
+                                                       bool add_generation_prompt, char* out, size_t capacity,
+                                                       size_t* n_bytes) {
+  if (n_bytes) *n_bytes = 0;
+  return capi::guarded([&] {
+    auto msgs = capi::read_messages(messages, n_messages);
+    std::string s = capi::render_chat(model ? model->m.get() : nullptr, tmpl, msgs, add_generation_prompt);
+    capi::copy_out(s.data(), s.size(), out, capacity, n_bytes);
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,216 @@
+// dianoia C++ API: header-only RAII wrappers over the C ABI in dianoia.h.
+//
+// This layer compiles into the *user's* program, so C++ users get the C ABI's stability: a new
+// libdianoia.so with the same major version works without recompiling. Failures throw dianoia::error
+// carrying the status code and dianoia_last_error() text.
+//
+// Thread-safety is that of the C API: a model may be shared across threads; a session is used by one
+// thread at a time, except session::cancel(), which any thread may call.
+#pragma once
+#include <dianoia.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace dianoia {
+
+class error : public std::runtime_error {
+ public:
+  error(dianoia_status status, const std::string& what) : std::runtime_error(what), status_(status) {}
+  dianoia_status status() const noexcept { return status_; }
+
+ private:
+  dianoia_status status_;
+};
+
+namespace detail {
+inline void check(dianoia_status s) {
+  if (s != DIANOIA_OK) {
+    std::string msg = dianoia_last_error();
+    if (msg.empty()) msg = dianoia_status_string(s);
+    throw error(s, msg);
+  }
+}
+// Calls fn(buffer, capacity, &needed) twice if the first guess was too small.
+template <class T, class F>
+std::vector<T> fill_buffer(size_t guess, F&& fn) {
+  std::vector<T> buf(guess ? guess : 1);
+  size_t needed = 0;
+  dianoia_status s = fn(buf.data(), buf.size(), &needed);
+  if (s == DIANOIA_ERR_BUFFER_TOO_SMALL) {
+    buf.resize(needed);
+    s = fn(buf.data(), buf.size(), &needed);
+  }
+  check(s);
+  buf.resize(needed);
+  return buf;
+}
+}  // namespace detail
+
+// Library version (MAJOR*10000 + MINOR*100 + PATCH) of the loaded library, which may be newer than
+// the header this program was built with.
+inline uint32_t version() { return dianoia_version(); }
+
+struct chat_message {
+  std::string role;
+  std::string content;
+};
+
+struct model_params {
+  uint32_t context_length = 0;          // 0: from the file
+  std::function<bool(float)> progress;  // return false to abort loading
+  bool vocab_only = false;              // tokenizer and chat template only (no sessions)
+};
+
+// Loaded model, movable, freed on destruction. Immutable: share it freely between threads.
+class model {
+ public:
+  using params = model_params;
+
+  explicit model(const std::string& path, const model_params& p = model_params()) {
+    dianoia_model_params cp = dianoia_model_default_params();
+    cp.context_length = p.context_length;
+    cp.vocab_only = p.vocab_only;
+    if (p.progress) {
+      cp.progress = [](float x, void* ud) { return (*static_cast<const std::function<bool(float)>*>(ud))(x); };
+      cp.progress_user_data = const_cast<std::function<bool(float)>*>(&p.progress);
+    }
+    dianoia_model* m = nullptr;
+    detail::check(dianoia_model_load(path.c_str(), &cp, &m));
+    h_.reset(m);
+  }
+
+  dianoia_model* get() const noexcept { return h_.get(); }
+
+  dianoia_model_info info() const {
+    dianoia_model_info i{};
+    i.struct_size = sizeof i;
+    detail::check(dianoia_model_get_info(h_.get(), &i));
+    return i;
+  }
+
+  std::vector<int32_t> tokenize(std::string_view text, bool add_special = false, bool parse_special = false) const {
+    return detail::fill_buffer<int32_t>(text.size() + 2, [&](int32_t* b, size_t cap, size_t* n) {
+      return dianoia_tokenize(h_.get(), text.data(), text.size(), add_special, parse_special, b, cap, n);
+    });
+  }
+
+  std::string detokenize(const std::vector<int32_t>& ids, bool skip_special = false) const {
+    auto v = detail::fill_buffer<char>(ids.size() * 8 + 16, [&](char* b, size_t cap, size_t* n) {
+      return dianoia_detokenize(h_.get(), ids.data(), ids.size(), skip_special, b, cap, n);
+    });
+    return std::string(v.begin(), v.end());
+  }
+
+  // Renders `messages` with the model's chat template (or `tmpl` if given).
+  std::string apply_chat_template(const std::vector<chat_message>& messages, bool add_generation_prompt = true,
+                                  const char* tmpl = nullptr) const {
+    std::vector<dianoia_chat_message> cm;
+    for (const auto& m : messages) cm.push_back({m.role.c_str(), m.content.c_str()});
+    auto v = detail::fill_buffer<char>(4096, [&](char* b, size_t cap, size_t* n) {
+      return dianoia_chat_apply_template(h_.get(), tmpl, cm.data(), cm.size(), add_generation_prompt, b, cap, n);
+    });
+    return std::string(v.begin(), v.end());
+  }
+
+ private:
+  struct deleter {
+    void operator()(dianoia_model* m) const noexcept { dianoia_model_free(m); }
+  };
+  std::unique_ptr<dianoia_model, deleter> h_;
+};
+
+// One event of a generation, as a view valid during the callback.
+struct event {
+  dianoia_event_type type;
+  std::string_view text;
+  const dianoia_event* raw;  // counts and stop reason on DONE
+};
+
+// A generation context on a model. The model must outlive it.
+class session {
+ public:
+  explicit session(const model& m, const dianoia_session_params& p = dianoia_session_default_params()) {
+    dianoia_session* s = nullptr;
+    detail::check(dianoia_session_create(m.get(), &p, &s));
+    h_.reset(s);
+  }
+
+  // Safe from any thread.
+  void cancel() noexcept { dianoia_session_cancel(h_.get()); }
+
+  // The callback returns false to stop. An exception thrown by it stops the generation and is
+  // rethrown here after the C call returns (it never crosses the C boundary).
+  using callback = std::function<bool(const event&)>;
+
+  dianoia_event chat(const std::vector<chat_message>& messages, const callback& cb,
+                     const dianoia_generate_params& p = dianoia_generate_default_params()) {
+    std::vector<dianoia_chat_message> cm;
+    for (const auto& m : messages) cm.push_back({m.role.c_str(), m.content.c_str()});
+    return run(cb, [&](dianoia_event_fn fn, void* ud) {
+      return dianoia_session_chat(h_.get(), cm.data(), cm.size(), &p, fn, ud);
+    });
+  }
+
+  dianoia_event complete(std::string_view prompt, const callback& cb,
+                         const dianoia_generate_params& p = dianoia_generate_default_params()) {
+    return run(cb, [&](dianoia_event_fn fn, void* ud) {
+      return dianoia_session_complete(h_.get(), prompt.data(), prompt.size(), &p, fn, ud);
+    });
+  }
+
+  dianoia_event complete(const std::vector<int32_t>& tokens, const callback& cb,
+                         const dianoia_generate_params& p = dianoia_generate_default_params()) {
+    return run(cb, [&](dianoia_event_fn fn, void* ud) {
+      return dianoia_session_complete_tokens(h_.get(), tokens.data(), tokens.size(), &p, fn, ud);
+    });
+  }
+
+  // Logits of the last n_logits positions of `tokens` evaluated from an empty context.
+  std::vector<float> eval_logits(const std::vector<int32_t>& tokens, size_t n_logits, size_t n_vocab) {
+    std::vector<float> out(n_logits * n_vocab);
+    detail::check(dianoia_session_eval_logits(h_.get(), tokens.data(), tokens.size(), n_logits, out.data(), out.size()));
+    return out;
+  }
+
+  dianoia_session* get() const noexcept { return h_.get(); }
+
+ private:
+  struct state {
+    const callback* cb;
+    dianoia_event done{};
+    std::exception_ptr err;
+  };
+  static bool trampoline(const dianoia_event* ev, void* ud) {
+    auto* st = static_cast<state*>(ud);
+    if (ev->type == DIANOIA_EVENT_DONE) st->done = *ev;
+    if (st->err) return false;
+    try {
+      return (*st->cb)(event{ev->type, std::string_view(ev->text, ev->text_len), ev});
+    } catch (...) {
+      st->err = std::current_exception();
+      return false;
+    }
+  }
+  template <class F>
+  dianoia_event run(const callback& cb, F&& call) {
+    state st{&cb};
+    dianoia_status s = call(&trampoline, &st);
+    if (st.err) std::rethrow_exception(st.err);
+    detail::check(s);
+    return st.done;
+  }
+
+  struct deleter {
+    void operator()(dianoia_session* s) const noexcept { dianoia_session_free(s); }
+  };
+  std::unique_ptr<dianoia_session, deleter> h_;
+};
+
+}  // namespace dianoia

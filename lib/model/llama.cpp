@@ -1,0 +1,259 @@
+// The llama architecture (Llama 1/2/3, SmolLM, TinyStories, Mistral-style GQA): pre-norm blocks of
+// RMSNorm -> attention with RoPE over a KV cache -> residual, RMSNorm -> SwiGLU MLP -> residual.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/thread_pool.hpp"
+#include "gguf/gguf.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels/quant/quant.hpp"
+#include "model/ops.hpp"
+#include "model/registry.hpp"
+
+namespace dianoia::detail {
+namespace {
+
+struct layer_weights {
+  const float* attn_norm;  // [n_embd]
+  weight_view wq, wk, wv;  // [n_head*hd, n_embd], [n_kv*hd, n_embd] x2
+  weight_view wo;          // [n_embd, n_head*hd]
+  const float* ffn_norm;   // [n_embd]
+  weight_view gate, up;    // [n_ff, n_embd]
+  weight_view down;        // [n_embd, n_ff]
+};
+
+class llama_state final : public forward_state {
+ public:
+  llama_state(const hparams& hp, uint32_t n_ctx, int n_threads)
+      : n_ctx_(n_ctx), pool_(n_threads), mm_(pool_) {
+    const size_t kv_row = static_cast<size_t>(hp.n_head_kv) * hp.head_dim;
+    k_cache.assign(static_cast<size_t>(hp.n_layer) * n_ctx * kv_row, 0.0f);
+    v_cache.assign(k_cache.size(), 0.0f);
+  }
+  uint32_t n_ctx() const override { return n_ctx_; }
+  int n_threads() const override { return pool_.size(); }
+
+  // Activation buffers sized for a batch of n tokens; grown on demand, never shrunk.
+  void reserve(const hparams& hp, size_t n) {
+    if (n <= batch_) return;
+    batch_ = n;
+    const size_t q_dim = static_cast<size_t>(hp.n_head) * hp.head_dim;
+    const size_t kv_dim = static_cast<size_t>(hp.n_head_kv) * hp.head_dim;
+    x.resize(n * hp.n_embd);
+    xb.resize(n * std::max<size_t>(hp.n_embd, q_dim));
+    q.resize(n * q_dim);
+    k.resize(n * kv_dim);
+    v.resize(n * kv_dim);
+    att.resize(n * q_dim);
+    gate.resize(n * hp.n_ff);
+    up.resize(n * hp.n_ff);
+  }
+  void reserve_scores(size_t per_thread) {
+    if (scores.size() < per_thread * pool_.size()) scores.resize(per_thread * pool_.size());
+  }
+
+  uint32_t n_ctx_;
+  thread_pool pool_;
+  matmul_engine mm_;
+  size_t batch_ = 0;
+  std::vector<float> k_cache, v_cache;  // [layer][pos][n_kv * hd]
+  std::vector<float> x, xb, q, k, v, att, gate, up, scores, logits_tmp;
+};
+
+class llama_model final : public model {
+ public:
+  explicit llama_model(const gguf::file& f);
+  const hparams& hp() const override { return hp_; }
+  std::unique_ptr<forward_state> new_state(uint32_t n_ctx, int n_threads) const override {
+    if (n_ctx == 0) fail(errc::invalid_argument, "context length must be positive");
+    return std::make_unique<llama_state>(hp_, n_ctx, n_threads);
+  }
+  void forward(forward_state& st, std::span<const int32_t> tokens, uint32_t pos, float* logits,
+               bool all_logits) const override;
+
+ private:
+  void attention(llama_state& s, uint32_t layer, size_t n, uint32_t pos) const;
+
+  hparams hp_;
+  const gguf::tensor_info* tok_embd_ = nullptr;  // [n_vocab, n_embd], any dequantizable type
+  std::vector<layer_weights> layers_;
+  const float* output_norm_ = nullptr;
+  weight_view output_{};  // tied to tok_embd when the file has no output.weight
+};
+
+// Looks up a tensor and checks its shape (ggml order: ne[0] is the row length).
+const gguf::tensor_info& tensor(const gguf::file& f, const std::string& name, uint64_t ne0, uint64_t ne1) {
+  const auto* t = f.find_tensor(name);
+  if (!t) fail(errc::format, "tensor '{}' is missing", name);
+  const uint64_t want1 = ne1 == 0 ? 1 : ne1;
+  if (t->ne[0] != ne0 || t->ne[1] != want1 || t->ne[2] != 1 || t->ne[3] != 1)
+    fail(errc::format, "tensor '{}' has shape [{}, {}, {}, {}], expected [{}, {}]", name, t->ne[0], t->ne[1], t->ne[2],
+         t->ne[3], ne0, want1);
+  return *t;
+}
+
+const float* norm_weight(const gguf::file& f, const std::string& name, uint64_t n) {
+  const auto& t = tensor(f, name, n, 0);
+  if (t.type != ggml_type::f32)
+    fail(errc::unsupported, "norm tensor '{}' has type {}; only F32 is supported", name, ggml_traits(t.type).name);
+  return reinterpret_cast<const float*>(t.data);
+}
+
+weight_view matrix(const gguf::file& f, const std::string& name, uint64_t cols, uint64_t rows) {
+  const auto& t = tensor(f, name, cols, rows);
+  if (!matmul_engine::supports(t.type))
+    fail(errc::unsupported, "tensor '{}' has type {}, which dianoia cannot multiply yet", name, ggml_traits(t.type).name);
+  return weight_view{t.type, t.data, static_cast<int64_t>(rows), static_cast<int64_t>(cols)};
+}
+
+uint32_t u32(const gguf::file& f, const std::string& key, std::optional<uint32_t> dflt = std::nullopt) {
+  auto v = f.get_uint(key);
+  if (!v) {
+    if (dflt) return *dflt;
+    fail(errc::format, "metadata '{}' is missing", key);
+  }
+  if (*v == 0 || *v > (1u << 24)) fail(errc::format, "metadata '{}' = {} is out of range", key, *v);
+  return static_cast<uint32_t>(*v);
+}
+
+llama_model::llama_model(const gguf::file& f) {
+  hp_.arch = "llama";
+  hp_.n_embd = u32(f, "llama.embedding_length");
+  hp_.n_layer = u32(f, "llama.block_count");
+  hp_.n_head = u32(f, "llama.attention.head_count");
+  hp_.n_head_kv = u32(f, "llama.attention.head_count_kv", hp_.n_head);
+  hp_.n_ff = u32(f, "llama.feed_forward_length");
+  hp_.n_ctx_train = u32(f, "llama.context_length", 2048u);
+  if (hp_.n_embd % hp_.n_head != 0) fail(errc::format, "embedding length {} is not divisible by {} heads", hp_.n_embd, hp_.n_head);
+  if (hp_.n_head % hp_.n_head_kv != 0) fail(errc::format, "{} heads cannot share {} KV heads", hp_.n_head, hp_.n_head_kv);
+  hp_.head_dim = u32(f, "llama.attention.key_length", hp_.n_embd / hp_.n_head);
+  hp_.rope_dim = u32(f, "llama.rope.dimension_count", hp_.head_dim);
+  if (hp_.rope_dim > hp_.head_dim || hp_.rope_dim % 2) fail(errc::format, "rope dimension {} does not fit head size {}", hp_.rope_dim, hp_.head_dim);
+  hp_.rope_base = static_cast<float>(f.get_float("llama.rope.freq_base").value_or(10000.0));
+  hp_.rms_eps = static_cast<float>(f.get_float("llama.attention.layer_norm_rms_epsilon").value_or(1e-5));
+  if (auto s = f.get_string("llama.rope.scaling.type"); s && *s != "none")
+    fail(errc::unsupported, "rope scaling '{}' is not supported yet", *s);
+
+  tok_embd_ = f.find_tensor("token_embd.weight");
+  if (!tok_embd_) fail(errc::format, "tensor 'token_embd.weight' is missing");
+  if (tok_embd_->ne[0] != hp_.n_embd || tok_embd_->ne[2] != 1 || tok_embd_->ne[3] != 1)
+    fail(errc::format, "token_embd.weight has row length {}, expected {}", tok_embd_->ne[0], hp_.n_embd);
+  hp_.n_vocab = static_cast<uint32_t>(tok_embd_->ne[1]);
+  if (!dequantize_supports(tok_embd_->type))
+    fail(errc::unsupported, "token_embd.weight has type {}, which dianoia cannot read yet", ggml_traits(tok_embd_->type).name);
+
+  const uint64_t d = hp_.n_embd, q_dim = uint64_t{hp_.n_head} * hp_.head_dim, kv_dim = uint64_t{hp_.n_head_kv} * hp_.head_dim;
+  for (uint32_t l = 0; l < hp_.n_layer; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    layer_weights w;
+    w.attn_norm = norm_weight(f, p + "attn_norm.weight", d);
+    w.wq = matrix(f, p + "attn_q.weight", d, q_dim);
+    w.wk = matrix(f, p + "attn_k.weight", d, kv_dim);
+    w.wv = matrix(f, p + "attn_v.weight", d, kv_dim);
+    w.wo = matrix(f, p + "attn_output.weight", q_dim, d);
+    w.ffn_norm = norm_weight(f, p + "ffn_norm.weight", d);
+    w.gate = matrix(f, p + "ffn_gate.weight", d, hp_.n_ff);
+    w.up = matrix(f, p + "ffn_up.weight", d, hp_.n_ff);
+    w.down = matrix(f, p + "ffn_down.weight", hp_.n_ff, d);
+    layers_.push_back(w);
+  }
+  output_norm_ = norm_weight(f, "output_norm.weight", d);
+  output_ = f.find_tensor("output.weight") ? matrix(f, "output.weight", d, hp_.n_vocab)
+                                           : matrix(f, "token_embd.weight", d, hp_.n_vocab);
+  for (const auto& t : f.tensors()) hp_.n_params += t.n_elements();
+}
+
+void llama_model::forward(forward_state& st, std::span<const int32_t> tokens, uint32_t pos, float* logits,
+                          bool all_logits) const {
+  auto& s = static_cast<llama_state&>(st);
+  const size_t n = tokens.size();
+  if (n == 0) fail(errc::invalid_argument, "forward() needs at least one token");
+  if (pos + n > s.n_ctx()) fail(errc::context_full, "context full: {} + {} tokens exceed the context of {}", pos, n, s.n_ctx());
+  for (int32_t t : tokens)
+    if (t < 0 || static_cast<uint32_t>(t) >= hp_.n_vocab) fail(errc::invalid_argument, "token id {} is outside the vocabulary of {}", t, hp_.n_vocab);
+
+  s.reserve(hp_, n);
+  const int64_t d = hp_.n_embd, hd = hp_.head_dim;
+  const int64_t q_dim = int64_t{hp_.n_head} * hd, kv_dim = int64_t{hp_.n_head_kv} * hd, ff = hp_.n_ff;
+  const size_t emb_row = ggml_row_bytes(tok_embd_->type, d);
+
+  // x[n, d] = embedding rows
+  for (size_t i = 0; i < n; ++i) dequantize_row(tok_embd_->type, tok_embd_->data + tokens[i] * emb_row, &s.x[i * d], d);
+
+  for (uint32_t l = 0; l < hp_.n_layer; ++l) {
+    const layer_weights& w = layers_[l];
+    // --- attention ---
+    for (size_t i = 0; i < n; ++i) ops::rms_norm(&s.x[i * d], w.attn_norm, &s.xb[i * d], d, hp_.rms_eps);
+    s.mm_.matmul(w.wq, s.xb.data(), n, s.q.data());  // q[n, n_head*hd]
+    s.mm_.matmul(w.wk, s.xb.data(), n, s.k.data());  // k[n, n_kv*hd]
+    s.mm_.matmul(w.wv, s.xb.data(), n, s.v.data());  // v[n, n_kv*hd]
+    for (size_t i = 0; i < n; ++i) {
+      ops::rope_norm(&s.q[i * q_dim], hp_.n_head, hd, hp_.rope_dim, pos + i, hp_.rope_base);
+      ops::rope_norm(&s.k[i * kv_dim], hp_.n_head_kv, hd, hp_.rope_dim, pos + i, hp_.rope_base);
+    }
+    // Append this batch's keys and values to the cache.
+    float* kc = &s.k_cache[(size_t{l} * s.n_ctx() + pos) * kv_dim];
+    float* vc = &s.v_cache[(size_t{l} * s.n_ctx() + pos) * kv_dim];
+    std::memcpy(kc, s.k.data(), n * kv_dim * sizeof(float));
+    std::memcpy(vc, s.v.data(), n * kv_dim * sizeof(float));
+    attention(s, l, n, pos);                          // att[n, n_head*hd]
+    s.mm_.matmul(w.wo, s.att.data(), n, s.xb.data());  // xb[n, d]
+    ops::add(s.x.data(), s.xb.data(), n * d);
+
+    // --- feed-forward ---
+    for (size_t i = 0; i < n; ++i) ops::rms_norm(&s.x[i * d], w.ffn_norm, &s.xb[i * d], d, hp_.rms_eps);
+    s.mm_.matmul(w.gate, s.xb.data(), n, s.gate.data());  // gate[n, ff]
+    s.mm_.matmul(w.up, s.xb.data(), n, s.up.data());      // up[n, ff]
+    ops::swiglu(s.gate.data(), s.up.data(), n * ff);
+    s.mm_.matmul(w.down, s.gate.data(), n, s.xb.data());  // xb[n, d]
+    ops::add(s.x.data(), s.xb.data(), n * d);
+  }
+
+  // Final norm and the vocabulary projection, for the last token only unless all are wanted.
+  const size_t first = all_logits ? 0 : n - 1;
+  for (size_t i = first; i < n; ++i) ops::rms_norm(&s.x[i * d], output_norm_, &s.xb[(i - first) * d], d, hp_.rms_eps);
+  s.mm_.matmul(output_, s.xb.data(), n - first, logits);  // logits[n - first, n_vocab]
+}
+
+// Causal attention of the batch's queries over the cache [0, pos + i] for query i, GQA: query head h
+// reads KV head h / (n_head / n_kv). Parallel over (token, head) pairs.
+void llama_model::attention(llama_state& s, uint32_t layer, size_t n, uint32_t pos) const {
+  const int64_t hd = hp_.head_dim, kv_dim = int64_t{hp_.n_head_kv} * hd, q_dim = int64_t{hp_.n_head} * hd;
+  const int64_t group = hp_.n_head / hp_.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const size_t n_ctx_used = pos + n;
+  s.reserve_scores(n_ctx_used);
+  const float* kc = &s.k_cache[size_t{layer} * s.n_ctx() * kv_dim];
+  const float* vc = &s.v_cache[size_t{layer} * s.n_ctx() * kv_dim];
+  s.pool_.parallel_for_indexed(static_cast<int64_t>(n) * hp_.n_head, [&](int t, int64_t b, int64_t e) {
+    float* sc = &s.scores[static_cast<size_t>(t) * n_ctx_used];
+    for (int64_t job = b; job < e; ++job) {
+      const int64_t i = job / hp_.n_head, h = job % hp_.n_head, kvh = h / group;
+      const float* q = &s.q[i * q_dim + h * hd];
+      const int64_t len = pos + i + 1;
+      for (int64_t p = 0; p < len; ++p) {
+        const float* k = kc + p * kv_dim + kvh * hd;
+        float dot = 0.0f;
+        for (int64_t j = 0; j < hd; ++j) dot += q[j] * k[j];
+        sc[p] = dot * scale;
+      }
+      ops::softmax(sc, len);
+      float* out = &s.att[i * q_dim + h * hd];
+      std::fill(out, out + hd, 0.0f);
+      for (int64_t p = 0; p < len; ++p) {
+        const float a = sc[p];
+        const float* v = vc + p * kv_dim + kvh * hd;
+        for (int64_t j = 0; j < hd; ++j) out[j] += a * v[j];
+      }
+    }
+  });
+}
+
+}  // namespace
+
+std::unique_ptr<model> make_llama(const gguf::file& f) { return std::make_unique<llama_model>(f); }
+
+}  // namespace dianoia::detail
