@@ -1,0 +1,99 @@
+#include "tokenizer/bpe.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "tokenizer/byte_level.hpp"
+
+namespace dianoia::detail {
+
+namespace {
+
+// std heap is a max-heap: "less" means lower priority, i.e. a higher rank, then a later position.
+bool lower_priority(const bpe_model::scratch::candidate& a, const bpe_model::scratch::candidate& b) {
+  return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
+}
+
+}  // namespace
+
+bpe_model::bpe_model(const vocab_data& v, const token_index& index, bool ignore_merges)
+    : index_(index), ignore_merges_(ignore_merges) {
+  std::string ch;
+  for (unsigned b = 0; b < 256; ++b) {
+    ch.clear();
+    byte_level_encode(std::string_view(reinterpret_cast<const char*>(&b), 1), ch);
+    byte_token_[b] = index.find(ch);
+  }
+  // Pairs are keyed by token id, so both sides and the result must be tokens (HF rejects such files too).
+  // The first (lowest-ranked) occurrence of a repeated pair wins.
+  if (v.merges.size() > 0x7FFFFFFF) fail(errc::format, "tokenizer: {} merges", v.merges.size());
+  merges_.reserve(v.merges.size());
+  std::string joined;
+  for (size_t r = 0; r < v.merges.size(); ++r) {
+    const auto& [a, b] = v.merges[r];
+    const int32_t ia = index.find(a), ib = index.find(b);
+    if (ia < 0 || ib < 0)
+      fail(errc::format, "tokenizer: merge {} ('{} {}') names a token that is not in the vocabulary", r, a, b);
+    joined.assign(a).append(b);
+    const int32_t im = index.find(joined);
+    if (im < 0)
+      fail(errc::format, "tokenizer: merge {} ('{} {}') yields '{}', which is not in the vocabulary", r, a, b, joined);
+    merges_.try_emplace(key(ia, ib), merge{static_cast<int32_t>(r), im});
+  }
+}
+
+void bpe_model::push_pair(scratch& s, int32_t left) const {
+  if (left < 0) return;
+  const auto& l = s.syms[left];
+  if (l.next < 0 || l.id < 0) return;
+  const auto& r = s.syms[l.next];
+  if (r.id < 0) return;
+  const auto it = merges_.find(key(l.id, r.id));
+  if (it == merges_.end()) return;
+  s.heap.push_back({it->second.rank, left, l.next, it->second.merged, l.n + r.n});
+  std::push_heap(s.heap.begin(), s.heap.end(), lower_priority);
+}
+
+void bpe_model::encode_word(std::string_view word, std::vector<int32_t>& out, scratch& s) const {
+  if (word.empty()) return;
+  if (ignore_merges_) {
+    s.buf.clear();
+    byte_level_encode(word, s.buf);
+    if (const int32_t id = index_.find(s.buf); id >= 0) {
+      out.push_back(id);
+      return;
+    }
+  }
+  if (word.size() == 1) {
+    if (const int32_t id = byte_token_[static_cast<uint8_t>(word[0])]; id >= 0) out.push_back(id);
+    return;
+  }
+  const auto n = static_cast<int32_t>(word.size());
+  s.syms.resize(static_cast<size_t>(n));
+  for (int32_t i = 0; i < n; ++i)
+    s.syms[i] = {byte_token_[static_cast<uint8_t>(word[i])], 1, i - 1, i + 1 < n ? i + 1 : -1};
+  s.heap.clear();
+  for (int32_t i = 0; i + 1 < n; ++i) push_pair(s, i);
+
+  while (!s.heap.empty()) {
+    std::pop_heap(s.heap.begin(), s.heap.end(), lower_priority);
+    const auto c = s.heap.back();
+    s.heap.pop_back();
+    auto& l = s.syms[c.left];
+    auto& r = s.syms[c.right];
+    // Only the left symbol can absorb the right one, so equal sizes mean neither changed since queued.
+    if (l.n == 0 || r.n == 0 || l.n + r.n != c.n) continue;
+    l.id = c.merged;
+    l.n += r.n;
+    r.n = 0;
+    l.next = r.next;
+    if (r.next >= 0) s.syms[r.next].prev = c.left;
+    push_pair(s, l.prev);
+    push_pair(s, c.left);
+  }
+  // A byte the vocabulary cannot spell is dropped, as llama.cpp does (well-formed vocabularies have all 256).
+  for (int32_t i = 0; i >= 0; i = s.syms[i].next)
+    if (s.syms[i].id >= 0) out.push_back(s.syms[i].id);
+}
+
+}  // namespace dianoia::detail

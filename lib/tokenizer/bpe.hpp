@@ -1,0 +1,52 @@
+// Byte-level BPE (GPT-2 style): a word's bytes start as single-byte tokens and the adjacent pair with the
+// lowest merge rank is merged until no ranked pair is left (ties: leftmost first), as HF and llama.cpp do.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenizer/token_index.hpp"
+#include "tokenizer/vocab.hpp"
+
+namespace dianoia::detail {
+
+class bpe_model {
+ public:
+  // Scratch reused across the words of one encode call.
+  struct scratch {
+    struct symbol {
+      int32_t id;  // -1: a byte the vocabulary cannot spell
+      uint32_t n;  // bytes covered; 0 once merged into its left neighbour
+      int32_t prev, next;
+    };
+    struct candidate {
+      int32_t rank, left, right, merged;
+      uint32_t n;  // combined length when queued; a mismatch later means the pair went stale
+    };
+    std::vector<symbol> syms;
+    std::vector<candidate> heap;
+    std::string buf;
+  };
+
+  bpe_model(const vocab_data& v, const token_index& index, bool ignore_merges);
+
+  // Appends the tokens of one pre-tokenized word, given as raw bytes.
+  void encode_word(std::string_view word, std::vector<int32_t>& out, scratch& s) const;
+
+ private:
+  struct merge {
+    int32_t rank, merged;
+  };
+  static uint64_t key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
+  void push_pair(scratch& s, int32_t left) const;
+
+  const token_index& index_;
+  bool ignore_merges_;
+  std::array<int32_t, 256> byte_token_{};
+  std::unordered_map<uint64_t, merge> merges_;
+};
+
+}  // namespace dianoia::detail
