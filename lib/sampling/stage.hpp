@@ -1,0 +1,38 @@
+// The sampler stage interface. A sampler is a chain of stages run in order over one candidate array;
+// the last stage picks. Kept general enough for the stages still to come (penalties and DRY need the
+// accepted-token history, mirostat keeps state and picks itself, host callbacks wrap this interface).
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+#include "sampling/candidates.hpp"
+#include "sampling/rng.hpp"
+
+namespace dianoia::detail {
+
+// What a stage may use besides the candidates. One generator per sampler, shared by every stage that
+// draws, so that a single seed replays the whole chain.
+struct stage_context {
+  rng& gen;
+};
+
+class sampler_stage {
+ public:
+  virtual ~sampler_stage() = default;
+  virtual std::string_view name() const = 0;
+
+  // Must keep c.sorted truthful: a stage that reorders without sorting clears it. Must not allocate
+  // (the chain promises allocation-free sampling once the buffer exists).
+  virtual void apply(candidate_array& c, stage_context& ctx) = 0;
+
+  // True for stages that set c.selected; the chain requires its last stage to be one.
+  virtual bool picks() const { return false; }
+
+  // The token finally chosen, for stages with history (repetition penalties, mirostat's mu).
+  virtual void accept(int32_t /*token*/) {}
+
+  // Forget history, e.g. for a new conversation.
+  virtual void reset() {}
+};
+
+}  // namespace dianoia::detail
