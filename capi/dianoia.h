@@ -154,10 +154,16 @@ DIANOIA_API dianoia_status dianoia_chat_apply_template(const dianoia_model* mode
 
 typedef struct dianoia_session dianoia_session;
 
+typedef enum dianoia_kv_type {
+  DIANOIA_KV_F16 = 0, /* half the memory; llama.cpp's default numerics (default) */
+  DIANOIA_KV_F32 = 1  /* exact attention, for reference comparisons */
+} dianoia_kv_type;
+
 typedef struct dianoia_session_params {
   size_t struct_size;
   uint32_t context_length; /* 0: the model's (effective) context length */
   int32_t n_threads;       /* 0: min(2, hardware threads) */
+  dianoia_kv_type kv_type;
 } dianoia_session_params;
 
 DIANOIA_API dianoia_session_params dianoia_session_default_params(void);

@@ -105,7 +105,9 @@ DIANOIA_API dianoia_status dianoia_session_create(dianoia_model* model, const di
     if (n_ctx > (1u << 20)) fail(errc::invalid_argument, "context length {} is too large", n_ctx);
     auto h = std::make_unique<dianoia_session>();
     h->model = model;
-    h->s = std::make_unique<detail::session>(m.m->net(), m.m->tok(), n_ctx, threads);
+    if (p.kv_type != DIANOIA_KV_F16 && p.kv_type != DIANOIA_KV_F32)
+      fail(errc::invalid_argument, "kv_type {} is invalid", static_cast<int>(p.kv_type));
+    h->s = std::make_unique<detail::session>(m.m->net(), m.m->tok(), n_ctx, threads, p.kv_type == DIANOIA_KV_F32);
     *out_session = h.release();
   });
 }

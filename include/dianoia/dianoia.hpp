@@ -10,6 +10,7 @@
 #include <dianoia.h>
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -200,7 +201,7 @@ class session {
   }
   template <class F>
   dianoia_event run(const callback& cb, F&& call) {
-    state st{&cb};
+    state st{&cb, {}, nullptr};
     dianoia_status s = call(&trampoline, &st);
     if (st.err) std::rethrow_exception(st.err);
     detail::check(s);

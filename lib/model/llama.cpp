@@ -10,6 +10,7 @@
 #include "gguf/gguf.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant/quant.hpp"
+#include "model/attention.hpp"
 #include "model/ops.hpp"
 #include "model/registry.hpp"
 
@@ -27,11 +28,16 @@ struct layer_weights {
 
 class llama_state final : public forward_state {
  public:
-  llama_state(const hparams& hp, uint32_t n_ctx, int n_threads)
-      : n_ctx_(n_ctx), pool_(n_threads), mm_(pool_) {
-    const size_t kv_row = static_cast<size_t>(hp.n_head_kv) * hp.head_dim;
-    k_cache.assign(static_cast<size_t>(hp.n_layer) * n_ctx * kv_row, 0.0f);
-    v_cache.assign(k_cache.size(), 0.0f);
+  llama_state(const hparams& hp, uint32_t n_ctx, int n_threads, attn::kv_type kv)
+      : n_ctx_(n_ctx), kv_(kv), pool_(n_threads), mm_(pool_) {
+    const size_t n = checked_mul(checked_mul(hp.n_layer, n_ctx, "KV cache"), size_t{hp.n_head_kv} * hp.head_dim, "KV cache");
+    if (kv == attn::kv_type::f32) {
+      k_cache.assign(n, 0.0f);
+      v_cache.assign(n, 0.0f);
+    } else {
+      k_cache16.assign(n, 0);
+      v_cache16.assign(n, 0);
+    }
   }
   uint32_t n_ctx() const override { return n_ctx_; }
   int n_threads() const override { return pool_.size(); }
@@ -56,10 +62,12 @@ class llama_state final : public forward_state {
   }
 
   uint32_t n_ctx_;
+  attn::kv_type kv_;
   thread_pool pool_;
   matmul_engine mm_;
   size_t batch_ = 0;
-  std::vector<float> k_cache, v_cache;  // [layer][pos][n_kv * hd]
+  std::vector<float> k_cache, v_cache;        // [layer][pos][n_kv * hd], f32 cache
+  std::vector<fp16_t> k_cache16, v_cache16;  // the same, f16 cache
   std::vector<float> x, xb, q, k, v, att, gate, up, scores, logits_tmp;
 };
 
@@ -67,9 +75,9 @@ class llama_model final : public model {
  public:
   explicit llama_model(const gguf::file& f);
   const hparams& hp() const override { return hp_; }
-  std::unique_ptr<forward_state> new_state(uint32_t n_ctx, int n_threads) const override {
+  std::unique_ptr<forward_state> new_state(uint32_t n_ctx, int n_threads, bool f32_kv) const override {
     if (n_ctx == 0) fail(errc::invalid_argument, "context length must be positive");
-    return std::make_unique<llama_state>(hp_, n_ctx, n_threads);
+    return std::make_unique<llama_state>(hp_, n_ctx, n_threads, f32_kv ? attn::kv_type::f32 : attn::kv_type::f16);
   }
   void forward(forward_state& st, std::span<const int32_t> tokens, uint32_t pos, float* logits,
                bool all_logits) const override;
@@ -195,10 +203,16 @@ void llama_model::forward(forward_state& st, std::span<const int32_t> tokens, ui
       ops::rope_norm(&s.k[i * kv_dim], hp_.n_head_kv, hd, hp_.rope_dim, pos + i, hp_.rope_base);
     }
     // Append this batch's keys and values to the cache.
-    float* kc = &s.k_cache[(size_t{l} * s.n_ctx() + pos) * kv_dim];
-    float* vc = &s.v_cache[(size_t{l} * s.n_ctx() + pos) * kv_dim];
-    std::memcpy(kc, s.k.data(), n * kv_dim * sizeof(float));
-    std::memcpy(vc, s.v.data(), n * kv_dim * sizeof(float));
+    const size_t at = (size_t{l} * s.n_ctx() + pos) * kv_dim;
+    if (s.kv_ == attn::kv_type::f32) {
+      std::memcpy(&s.k_cache[at], s.k.data(), n * kv_dim * sizeof(float));
+      std::memcpy(&s.v_cache[at], s.v.data(), n * kv_dim * sizeof(float));
+    } else {
+      for (size_t i = 0; i < n * kv_dim; ++i) {
+        s.k_cache16[at + i] = f32_to_fp16(s.k[i]);
+        s.v_cache16[at + i] = f32_to_fp16(s.v[i]);
+      }
+    }
     attention(s, l, n, pos);                          // att[n, n_head*hd]
     s.mm_.matmul(w.wo, s.att.data(), n, s.xb.data());  // xb[n, d]
     ops::add(s.x.data(), s.xb.data(), n * d);
@@ -224,30 +238,21 @@ void llama_model::attention(llama_state& s, uint32_t layer, size_t n, uint32_t p
   const int64_t hd = hp_.head_dim, kv_dim = int64_t{hp_.n_head_kv} * hd, q_dim = int64_t{hp_.n_head} * hd;
   const int64_t group = hp_.n_head / hp_.n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const size_t n_ctx_used = pos + n;
-  s.reserve_scores(n_ctx_used);
-  const float* kc = &s.k_cache[size_t{layer} * s.n_ctx() * kv_dim];
-  const float* vc = &s.v_cache[size_t{layer} * s.n_ctx() * kv_dim];
+  const size_t per_thread = std::max<size_t>(pos + n, 2 * hd);
+  s.reserve_scores(per_thread);
+  const size_t base = size_t{layer} * s.n_ctx() * kv_dim;
   s.pool_.parallel_for_indexed(static_cast<int64_t>(n) * hp_.n_head, [&](int t, int64_t b, int64_t e) {
-    float* sc = &s.scores[static_cast<size_t>(t) * n_ctx_used];
+    float* scratch = &s.scores[static_cast<size_t>(t) * per_thread];
     for (int64_t job = b; job < e; ++job) {
       const int64_t i = job / hp_.n_head, h = job % hp_.n_head, kvh = h / group;
       const float* q = &s.q[i * q_dim + h * hd];
-      const int64_t len = pos + i + 1;
-      for (int64_t p = 0; p < len; ++p) {
-        const float* k = kc + p * kv_dim + kvh * hd;
-        float dot = 0.0f;
-        for (int64_t j = 0; j < hd; ++j) dot += q[j] * k[j];
-        sc[p] = dot * scale;
-      }
-      ops::softmax(sc, len);
       float* out = &s.att[i * q_dim + h * hd];
-      std::fill(out, out + hd, 0.0f);
-      for (int64_t p = 0; p < len; ++p) {
-        const float a = sc[p];
-        const float* v = vc + p * kv_dim + kvh * hd;
-        for (int64_t j = 0; j < hd; ++j) out[j] += a * v[j];
-      }
+      const int64_t len = pos + i + 1;
+      if (s.kv_ == attn::kv_type::f32)
+        attn::attend_f32(q, &s.k_cache[base + kvh * hd], &s.v_cache[base + kvh * hd], kv_dim, len, hd, scale, scratch, out);
+      else
+        attn::attend_f16(q, &s.k_cache16[base + kvh * hd], &s.v_cache16[base + kvh * hd], kv_dim, len, hd, scale, scratch,
+                         out);
     }
   });
 }

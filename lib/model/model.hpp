@@ -38,7 +38,9 @@ class model {
   virtual ~model() = default;
   virtual const hparams& hp() const = 0;
 
-  virtual std::unique_ptr<forward_state> new_state(uint32_t n_ctx, int n_threads) const = 0;
+  // f32_kv: keep the KV cache in f32 (exact); otherwise f16, as llama.cpp does by default (half the
+  // memory, and the numerics its greedy outputs were made with).
+  virtual std::unique_ptr<forward_state> new_state(uint32_t n_ctx, int n_threads, bool f32_kv) const = 0;
 
   // Evaluates `tokens` at positions [pos, pos + tokens.size()), where the state's cache already holds
   // positions [0, pos). Writes n_vocab logits for the last token to `logits`, or for every token

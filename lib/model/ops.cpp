@@ -5,8 +5,9 @@
 namespace dianoia::detail::ops {
 
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  // Squares in float, summed in double: the order llama.cpp uses, which our greedy outputs are compared to.
   double ss = 0.0;
-  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i] * x[i]);
   const float scale = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(n)) + eps);
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }

@@ -4,7 +4,7 @@
 
 namespace dianoia::detail::ops {
 
-// y = x / sqrt(mean(x^2) + eps) * w, over rows of n (sum of squares in double, as llama.cpp does).
+// y = x / sqrt(mean(x^2) + eps) * w, over rows of n (sum of float squares in double, as llama.cpp does).
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 
 // Rotary embedding, GGML "normal" layout: pairs (x[2i], x[2i+1]) of the first rope_dim dims of each

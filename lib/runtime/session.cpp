@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "tokenizer/vocab.hpp"
 
 namespace dianoia::detail {
 
@@ -19,8 +20,8 @@ std::string_view trim(std::string_view s) {
 }
 }  // namespace
 
-session::session(const model& net, const tokenizer& tok, uint32_t n_ctx, int n_threads)
-    : net_(net), tok_(tok), state_(net.new_state(n_ctx, n_threads)) {
+session::session(const model& net, const tokenizer& tok, uint32_t n_ctx, int n_threads, bool f32_kv)
+    : net_(net), tok_(tok), state_(net.new_state(n_ctx, n_threads, f32_kv)) {
   logits_.resize(net.hp().n_vocab);
   for (int32_t i = 0; i < tok.n_vocab(); ++i)
     if (tok.is_eog(i)) eog_ids_.push_back(i);
@@ -73,6 +74,10 @@ generation_stats session::generate(std::span<const int32_t> prompt_in, const gen
   };
 
   const std::string_view open_tag = opt.open_tag, close_tag = opt.close_tag;
+  // SentencePiece vocabularies mark word starts with a space; the word right after BOS has no space
+  // before it in the text (HF and run.c drop it the same way when decoding).
+  bool strip_space = tok_.vocab().model == vocab_model::spm && tok_.vocab().add_space_prefix &&
+                     prompt.back() == tok_.bos();
   uint32_t n_gen = 0;
   for (;;) {
     if (cancel_.load(std::memory_order_relaxed)) {
@@ -100,7 +105,11 @@ generation_stats session::generate(std::span<const int32_t> prompt_in, const gen
       st.stop = stop_reason::eos;
       break;
     }
-    const std::string piece = tok_.token_bytes(id, false);
+    std::string piece = tok_.token_bytes(id, false);
+    if (strip_space && !piece.empty()) {
+      if (piece[0] == ' ') piece.erase(0, 1);
+      strip_space = false;
+    }
     const channel before = parser.state();
     parser.feed(piece, events);
     // A token that is exactly a tag belongs to neither channel.

@@ -48,7 +48,7 @@ using text_sink = std::function<bool(channel, std::string_view)>;
 class session {
  public:
   // `net` and `tok` must outlive the session.
-  session(const model& net, const tokenizer& tok, uint32_t n_ctx, int n_threads);
+  session(const model& net, const tokenizer& tok, uint32_t n_ctx, int n_threads, bool f32_kv = false);
 
   // Thread-safe; the running (or next) generate() stops before sampling another token.
   void cancel() { cancel_.store(true, std::memory_order_relaxed); }

@@ -68,7 +68,7 @@ TEST_CASE("llama: stories260K hyper-parameters") {
 
 TEST_CASE("llama: stories260K logits at positions 0-3 match run.c within 1e-4") {
   stories s;
-  auto st = s.net->new_state(512, 1);
+  auto st = s.net->new_state(512, 1, true);
   const auto& cases = s.ref["logits_greedy_from_bos_first_positions"];
   std::vector<int32_t> toks;
   for (size_t i = 0; i < cases.size(); ++i) toks.push_back(static_cast<int32_t>(cases[i]["input_token"].num));
@@ -76,7 +76,7 @@ TEST_CASE("llama: stories260K logits at positions 0-3 match run.c within 1e-4") 
   std::vector<float> all(toks.size() * 512);
   s.net->forward(*st, toks, 0, all.data(), true);
   // ... and one at a time (decode path) must both match.
-  auto st2 = s.net->new_state(512, 2);
+  auto st2 = s.net->new_state(512, 2, true);
   std::vector<float> one(512);
   for (size_t i = 0; i < cases.size(); ++i) {
     const auto ref = cases[i]["logits"].as_vector<float>();
@@ -96,7 +96,7 @@ TEST_CASE("llama: stories260K logits at positions 0-3 match run.c within 1e-4") 
 TEST_CASE("llama: stories260K greedy continuations equal run.c's") {
   stories s;
   // The file says context 128, the model was trained with 512 and the reference runs 256 steps.
-  auto st = s.net->new_state(512, 2);
+  auto st = s.net->new_state(512, 2, true);
   const auto& g = s.ref["greedy_from_bos"];
   CHECK(greedy(*s.net, *st, g["prompt_ids"].as_vector(), 256) == g["generated_ids"].as_vector());
   const auto& o = s.ref["greedy_once_upon_a_time"];
@@ -107,7 +107,7 @@ TEST_CASE("llama: stories260K greedy continuations equal run.c's") {
 
 TEST_CASE("llama: context overflow and bad ids are errors") {
   stories s;
-  auto st = s.net->new_state(4, 1);
+  auto st = s.net->new_state(4, 1, true);
   std::vector<float> logits(512);
   std::vector<int32_t> five = {1, 2, 3, 4, 5};
   CHECK_THROWS_WITH_AS(s.net->forward(*st, five, 0, logits.data(), false), doctest::Contains("context"), error);

@@ -77,7 +77,7 @@ class scripted_model final : public model {
   std::function<void(size_t)> on_forward;
 
   const hparams& hp() const override { return hp_; }
-  std::unique_ptr<forward_state> new_state(uint32_t n_ctx, int) const override {
+  std::unique_ptr<forward_state> new_state(uint32_t n_ctx, int, bool) const override {
     return std::make_unique<state>(n_ctx);
   }
   void forward(forward_state& st, std::span<const int32_t> tokens, uint32_t pos, float* logits, bool) const override {

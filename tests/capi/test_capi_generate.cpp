@@ -1,0 +1,256 @@
+// End to end through the public C ABI and the C++ header: real models against independent references
+// (run.c for stories260K, llama.cpp for SmolLM2).
+#include <doctest/doctest.h>
+
+#include <dianoia/dianoia.hpp>
+
+#include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "json.hpp"
+#include "test_support.hpp"
+
+using dianoia::test::json;
+
+namespace {
+
+dianoia_session_params exact_kv() {
+  auto p = dianoia_session_default_params();
+  p.kv_type = DIANOIA_KV_F32;  // the run.c reference is f32 throughout
+  return p;
+}
+
+std::string stories_path() { return dianoia::test::data_dir() + "/models/stories260K/stories260K.gguf"; }
+
+json stories_ref() {
+  return json::parse(dianoia::test::read_file(dianoia::test::data_dir() + "/models/stories260K/reference_outputs.json"));
+}
+
+dianoia_generate_params greedy(int n) {
+  auto p = dianoia_generate_default_params();
+  p.temperature = 0;
+  p.max_tokens = n;
+  return p;
+}
+
+struct collected {
+  std::string content, reasoning;
+  dianoia_event done{};
+};
+
+collected collect(dianoia::session& s, const std::vector<int32_t>& ids, const dianoia_generate_params& p) {
+  collected c;
+  c.done = s.complete(ids, [&](const dianoia::event& e) {
+    if (e.type == DIANOIA_EVENT_CONTENT) c.content += e.text;
+    if (e.type == DIANOIA_EVENT_REASONING) c.reasoning += e.text;
+    return true;
+  }, p);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("capi: stories260K greedy from BOS equals run.c (256 tokens, context overridden to 512)") {
+  dianoia::model_params mp;
+  mp.context_length = 512;
+  dianoia::model m(stories_path(), mp);
+  CHECK(m.info().context_length == 512);
+  CHECK(m.info().context_length_train == 128);
+  dianoia::session s(m, exact_kv());
+  auto ref = stories_ref();
+  const auto& g = ref["greedy_from_bos"];
+  auto c = collect(s, g["prompt_ids"].as_vector(), greedy(256));
+  CHECK(c.content == m.detokenize(g["generated_ids"].as_vector()));
+  CHECK(c.done.content_tokens == 256);
+  CHECK(c.done.stop_reason == DIANOIA_STOP_MAX_TOKENS);
+}
+
+TEST_CASE("capi: stories260K 'Once upon a time' and its encodings") {
+  dianoia::model_params mp;
+  mp.context_length = 512;
+  dianoia::model m(stories_path(), mp);
+  auto ref = stories_ref();
+  const auto& o = ref["greedy_once_upon_a_time"];
+  CHECK(m.tokenize("Once upon a time", true) == o["prompt_ids"].as_vector());
+  dianoia::session s(m, exact_kv());
+  std::string text;
+  auto done = s.complete("Once upon a time", [&](const dianoia::event& e) {
+    if (e.type == DIANOIA_EVENT_CONTENT) text += e.text;
+    return true;
+  }, greedy(static_cast<int>(o["generated_ids"].size())));
+  CHECK(text == m.detokenize(o["generated_ids"].as_vector()));
+  CHECK(done.prompt_tokens == o["prompt_ids"].size());
+  const auto& enc = ref["encode"];
+  for (size_t i = 0; i < enc.size(); ++i) {
+    CAPTURE(enc[i]["text"].str);
+    CHECK(m.tokenize(enc[i]["text"].str, true) == enc[i]["ids"].as_vector());
+  }
+}
+
+TEST_CASE("capi: stories260K logits through the ABI match run.c within 1e-4") {
+  dianoia::model_params mp;
+  mp.context_length = 512;
+  dianoia::model m(stories_path(), mp);
+  dianoia::session s(m, exact_kv());
+  auto ref = stories_ref();
+  const auto& cases = ref["logits_greedy_from_bos_first_positions"];
+  std::vector<int32_t> toks;
+  for (size_t i = 0; i < cases.size(); ++i) toks.push_back(static_cast<int32_t>(cases[i]["input_token"].num));
+  auto logits = s.eval_logits(toks, toks.size(), 512);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    auto r = cases[i]["logits"].as_vector<float>();
+    float err = 0;
+    for (size_t v = 0; v < 512; ++v) err = std::max(err, std::fabs(logits[i * 512 + v] - r[v]));
+    CHECK(err <= 1e-4f);
+  }
+}
+
+TEST_CASE("capi: SmolLM2-135M Q4_1 greedy continuations equal llama.cpp's up to its own near-ties") {
+  // llama.cpp is itself only reproducible to about 0.2 logits (its batched and one-token paths differ
+  // by that much, see tools/README.md), so where its top two candidates are closer than kNearTie the
+  // choice between them is numerical noise. Everywhere else our greedy token must be its token.
+  constexpr double kNearTie = 0.5;
+  const std::string path = dianoia::test::default_model_path();
+  REQUIRE_MESSAGE(dianoia::test::file_exists(path), "default model missing: run scripts/fetch-default-model.sh");
+  auto ref = json::parse(dianoia::test::read_file(dianoia::test::fixtures_dir() + "/smollm2_reference.json"));
+  dianoia::model m(path);
+  const size_t n_vocab = m.info().n_vocab;
+  dianoia::session s(m);
+  const auto& comps = ref["completions"];
+  int identical = 0;
+  for (size_t i = 0; i < comps.size(); ++i) {
+    const auto& c = comps[i];
+    const auto& tf = ref["teacher_forced"][i];  // the same prompt + continuation with llama.cpp's top-5
+    REQUIRE(tf["prompt"].str == c["prompt"].str);
+    CAPTURE(c["prompt"].str);
+    auto prompt = c["prompt_ids"].as_vector();
+    CHECK(m.tokenize(c["prompt"].str, true) == prompt);
+    const auto want = c["generated_ids"].as_vector();
+    // Walk llama.cpp's continuation and check our argmax at every step.
+    size_t agree = 0;
+    std::vector<int32_t> ctx = prompt;
+    for (; agree < want.size(); ++agree) {
+      auto lg = s.eval_logits(ctx, 1, n_vocab);
+      int32_t best = 0;
+      for (size_t v = 1; v < n_vocab; ++v)
+        if (lg[v] > lg[best]) best = static_cast<int32_t>(v);
+      if (best != want[agree]) {
+        const auto& top = tf["top5"][prompt.size() - 1 + agree];
+        const double margin = top[0][1].num - top[1][1].num;
+        CAPTURE(agree);
+        CAPTURE(margin);
+        CHECK_MESSAGE(margin < kNearTie, "dianoia and llama.cpp disagree where llama.cpp is confident");
+        MESSAGE("prompt " << i << ": identical for " << agree << " tokens, then a near-tie (llama.cpp margin " << margin
+                          << ")");
+        break;
+      }
+      ctx.push_back(want[agree]);
+    }
+    if (agree == want.size()) ++identical;
+    // The streamed text of a real generation agrees with that walk.
+    std::string text;
+    s.complete(c["prompt"].str, [&](const dianoia::event& e) {
+      if (e.type == DIANOIA_EVENT_CONTENT) text += e.text;
+      return true;
+    }, greedy(static_cast<int>(want.size())));
+    const std::string same = m.detokenize(std::vector<int32_t>(want.begin(), want.begin() + static_cast<long>(agree)));
+    CHECK(text.substr(0, same.size()) == same);
+    if (agree == want.size()) CHECK(text == m.detokenize(want));
+  }
+  MESSAGE(identical << " of " << comps.size() << " continuations identical to llama.cpp for 32 tokens");
+  // The chat path: template rendering, special-token parsing, EOS at <|im_end|>.
+  const auto& chat = ref["chat"];
+  std::vector<dianoia::chat_message> msgs;
+  for (size_t i = 0; i < chat["messages"].size(); ++i)
+    msgs.push_back({chat["messages"][i]["role"].str, chat["messages"][i]["content"].str});
+  CHECK(m.apply_chat_template(msgs) == chat["rendered"].str);
+  std::string answer;
+  auto done = s.chat(msgs, [&](const dianoia::event& e) {
+    if (e.type == DIANOIA_EVENT_CONTENT) answer += e.text;
+    return true;
+  }, greedy(64));
+  CHECK(answer == chat["generated_text"].str);
+  CHECK(done.stop_reason == DIANOIA_STOP_EOS);
+  CHECK(done.prompt_tokens == chat["prompt_ids"].size());
+}
+
+TEST_CASE("capi: SmolLM2 top-1 agreement with llama.cpp over 5 prompts x 64 positions") {
+  const std::string path = dianoia::test::default_model_path();
+  REQUIRE(dianoia::test::file_exists(path));
+  auto ref = json::parse(dianoia::test::read_file(dianoia::test::fixtures_dir() + "/smollm2_reference.json"));
+  dianoia::model m(path);
+  const size_t n_vocab = m.info().n_vocab;
+  dianoia::session s(m);
+  size_t agree = 0, total = 0, confident_disagree = 0;
+  const auto& tf = ref["teacher_forced"];
+  for (size_t c = 0; c < tf.size(); ++c) {
+    auto toks = tf[c]["tokens"].as_vector();
+    auto want = tf[c]["argmax"].as_vector();
+    auto lg = s.eval_logits(toks, toks.size(), n_vocab);
+    for (size_t i = 0; i < toks.size(); ++i) {
+      const float* l = &lg[i * n_vocab];
+      int32_t best = 0;
+      for (size_t v = 1; v < n_vocab; ++v)
+        if (l[v] > l[best]) best = static_cast<int32_t>(v);
+      ++total;
+      if (best == want[i]) {
+        ++agree;
+      } else {
+        const auto& top = tf[c]["top5"][i];
+        if (top[0][1].num - top[1][1].num >= 0.5) ++confident_disagree;
+      }
+    }
+  }
+  MESSAGE("top-1 agreement " << agree << "/" << total);
+  CHECK(confident_disagree == 0);             // every disagreement is one of llama.cpp's near-ties
+  CHECK(agree * 100 >= total * 90);           // issue 5 raises this to 99%
+}
+
+TEST_CASE("capi: a thinking prefix on the default model honours the reasoning budget") {
+  const std::string path = dianoia::test::default_model_path();
+  REQUIRE(dianoia::test::file_exists(path));
+  dianoia::model m(path);
+  dianoia::session s(m);
+  auto p = greedy(200);
+  p.reasoning = DIANOIA_REASONING_ON;
+  p.max_reasoning_tokens = 16;
+  std::string reasoning, content;
+  auto done = s.chat({{"user", "What is 12 times 7?"}}, [&](const dianoia::event& e) {
+    if (e.type == DIANOIA_EVENT_REASONING) reasoning += e.text;
+    if (e.type == DIANOIA_EVENT_CONTENT) content += e.text;
+    return true;
+  }, p);
+  CHECK(done.reasoning_tokens <= 16);
+  CHECK(!reasoning.empty());
+  CHECK(!content.empty());
+  CHECK(reasoning.find("<think>") == std::string::npos);
+  CHECK(reasoning.find("</think>") == std::string::npos);
+  CHECK(content.rfind("</think>", 0) == std::string::npos);  // the injected close tag is not shown
+}
+
+TEST_CASE("capi: cancel from another thread stops a running generation") {
+  dianoia::model_params mp;
+  mp.context_length = 512;
+  dianoia::model m(stories_path(), mp);
+  dianoia::session s(m);
+  auto p = greedy(400);
+  p.ignore_eos = true;
+  int events = 0, after = 0;
+  bool cancelled = false;
+  auto done = s.complete(std::vector<int32_t>{1}, [&](const dianoia::event& e) {
+    if (e.type == DIANOIA_EVENT_DONE) return true;
+    if (cancelled) ++after;
+    if (++events == 20) {
+      std::thread([&] { s.cancel(); }).join();
+      cancelled = true;
+    }
+    return true;
+  }, p);
+  CHECK(done.stop_reason == DIANOIA_STOP_CANCELLED);
+  CHECK(after == 0);
+  // The next generation starts with the flag cleared.
+  auto again = collect(s, {1}, greedy(5));
+  CHECK(again.done.stop_reason == DIANOIA_STOP_MAX_TOKENS);
+}
