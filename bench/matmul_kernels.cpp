@@ -1,0 +1,111 @@
+// Throughput of dianoia's matmul_engine (kernels component) at decoder shapes: decode (M=1, cold
+// weights, GB/s of weights read) and prefill (M=64, GOP/s) for both prefill modes.
+//
+// Built by hand until bench/CMakeLists.txt has a target for it (see docs/onednn-measurements.md):
+//   see the g++ line there. Run: /tmp/bench_kernels [rounds]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/thread_pool.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels/quant/fp16.hpp"
+
+using namespace dianoia::detail;
+
+namespace {
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+constexpr size_t arena_bytes = size_t{640} << 20;
+
+// Random but well-formed blocks: random quant bytes, then sane half scales at the front of each block.
+void fill_weights(uint8_t* p, size_t bytes, ggml_type t, std::mt19937& rng) {
+  for (size_t i = 0; i < bytes; i += 4) {
+    const uint32_t r = rng();
+    std::memcpy(p + i, &r, std::min<size_t>(4, bytes - i));
+  }
+  const auto tr = ggml_traits(t);
+  if (t == ggml_type::f16) {
+    for (size_t i = 0; i + 2 <= bytes; i += 2) {
+      const fp16_t h = f32_to_fp16((static_cast<float>(p[i] & 0x7f) - 64.f) / 512.f);
+      std::memcpy(p + i, &h, 2);
+    }
+    return;
+  }
+  const fp16_t d = f32_to_fp16(0.01f);
+  for (size_t b = 0; b + tr.block_bytes <= bytes; b += tr.block_bytes) {
+    std::memcpy(p + b, &d, 2);
+    if (t == ggml_type::q4_1) std::memcpy(p + b + 2, &d, 2);
+  }
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
+  thread_pool p1(1), p2(2);
+  matmul_engine e1(p1), e2(p2);
+  matmul_engine* engines[2] = {&e1, &e2};
+  std::mt19937 rng(1);
+  std::vector<uint8_t> arena(arena_bytes);
+  std::vector<float> x(64 * 8960), y(64 * 8960);
+  for (auto& v : x) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+  const int64_t shapes[][2] = {{576, 576}, {576, 1536}, {1536, 576}, {1536, 8960}, {8960, 1536}};
+
+  std::printf("decode, M=1, cold (weights rotated through %zu MB), GB/s of weights read; median of %d rounds\n",
+              arena_bytes >> 20, rounds);
+  std::printf("type  K     N      1T us    1T GB/s   2T us    2T GB/s\n");
+  for (ggml_type t : {ggml_type::q4_1, ggml_type::q4_0, ggml_type::q8_0, ggml_type::f16, ggml_type::f32}) {
+    fill_weights(arena.data(), arena.size(), t, rng);
+    for (auto& s : shapes) {
+      const int64_t K = s[0], N = s[1];
+      const size_t wb = ggml_row_bytes(t, K) * static_cast<size_t>(N);
+      const size_t stride = (wb + 4095) / 4096 * 4096;
+      const size_t copies = std::min<size_t>(arena_bytes / stride, 4096);
+      std::vector<double> secs[2];
+      for (int e = 0; e < 2; ++e) engines[e]->matmul({t, arena.data(), N, K}, x.data(), 1, y.data());  // warm-up
+      for (int r = 0; r < rounds; ++r)
+        for (int e = 0; e < 2; ++e) {
+          const double t0 = now();
+          for (size_t i = 0; i < copies; ++i)
+            engines[e]->matmul({t, arena.data() + i * stride, N, K}, x.data(), 1, y.data());
+          secs[e].push_back((now() - t0) / static_cast<double>(copies));
+        }
+      double med[2];
+      for (int e = 0; e < 2; ++e) {
+        std::sort(secs[e].begin(), secs[e].end());
+        med[e] = secs[e][secs[e].size() / 2];
+      }
+      std::printf("%-5s %-5lld %-5lld %8.1f %9.2f %8.1f %9.2f\n", ggml_traits(t).name.data(), (long long)K,
+                  (long long)N, med[0] * 1e6, wb / med[0] * 1e-9, med[1] * 1e6, wb / med[1] * 1e-9);
+    }
+  }
+
+  std::printf("\nprefill, M=64, GOP/s (2*M*K*N / time), warm; exact = llama.cpp numerics, sgemm = dequant tiles + oneDNN\n");
+  std::printf("type  K     N      exact1T  exact2T  sgemm1T  sgemm2T\n");
+  for (ggml_type t : {ggml_type::q4_1, ggml_type::q8_0, ggml_type::f16}) {
+    fill_weights(arena.data(), arena.size(), t, rng);
+    for (auto& s : shapes) {
+      const int64_t K = s[0], N = s[1], M = 64;
+      std::vector<double> secs[4];
+      for (int r = 0; r < rounds; ++r)
+        for (int mode = 0; mode < 2; ++mode)
+          for (int e = 0; e < 2; ++e) {
+            engines[e]->set_prefill_mode(mode ? prefill_mode::dequant_sgemm : prefill_mode::exact);
+            engines[e]->matmul({t, arena.data(), N, K}, x.data(), M, y.data());
+            const double t0 = now();
+            engines[e]->matmul({t, arena.data(), N, K}, x.data(), M, y.data());
+            secs[mode * 2 + e].push_back(now() - t0);
+          }
+      std::printf("%-5s %-5lld %-5lld", ggml_traits(t).name.data(), (long long)K, (long long)N);
+      for (auto& v : secs) {
+        std::sort(v.begin(), v.end());
+        std::printf(" %8.1f", 2.0 * M * K * N / v[v.size() / 2] * 1e-9);
+      }
+      std::printf("\n");
+    }
+  }
+  return 0;
+}

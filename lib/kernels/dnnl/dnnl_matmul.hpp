@@ -1,0 +1,29 @@
+// f32 matmul through oneDNN, for F32 weights (and dequantized weight tiles): y[M,N] = x[M,K] * W[N,K]^T.
+// W is passed as given, [N,K] row-major = oneDNN's `ba` layout of a KxN matrix, which gemm:jit reads
+// without a reorder. Primitives are cached per (M,K,N) along with their memory objects and argument map,
+// so a call after warm-up only swaps data pointers: no allocation, no JIT.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+namespace dianoia::detail {
+
+class dnnl_f32_matmul {
+ public:
+  dnnl_f32_matmul();
+  ~dnnl_f32_matmul();
+  dnnl_f32_matmul(const dnnl_f32_matmul&) = delete;
+  dnnl_f32_matmul& operator=(const dnnl_f32_matmul&) = delete;
+
+  // ldw = distance between weight rows in floats (>= K) and ldy between output rows (>= N), so that a
+  // tile of weight rows can be multiplied in place into its columns of y.
+  void run(const float* x, int64_t M, int64_t K, const float* w, int64_t ldw, int64_t N, float* y, int64_t ldy);
+
+  size_t cached_primitives() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> p_;
+};
+
+}  // namespace dianoia::detail
