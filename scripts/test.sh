@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds and tests dianoia twice, as CI does:
+#   1. Release                      in build/       (cmake --preset release)
+#   2. ASan + UBSan, RelWithDebInfo in build-asan/  (cmake --preset asan)
+# Each: configure, build with 2 jobs, ctest --output-on-failure. The settings live in CMakePresets.json.
+# A test failure in the first run does not stop the second; the exit status is non-zero if anything
+# failed. Options (environment):
+#   DIANOIA_TEST_PRESETS="release asan"   which runs to do, in order
+#   DIANOIA_CTEST_ARGS="..."              extra ctest arguments for every run (e.g. "-R gguf")
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+presets=${DIANOIA_TEST_PRESETS:-release asan}
+# shellcheck disable=SC2206 # word splitting intended
+ctest_args=(${DIANOIA_CTEST_ARGS:-})
+failed=()
+summary=()
+n_pass=0
+n_fail=0
+logdir=$(mktemp -d)
+trap 'rm -rf "$logdir"' EXIT
+t_all=$SECONDS
+
+for preset in $presets; do
+  t0=$SECONDS
+  echo "=== [$preset] configure"
+  cmake --preset "$preset"
+  echo "=== [$preset] build"
+  if ! cmake --build --preset "$preset"; then
+    echo "=== [$preset] build FAILED" >&2
+    failed+=("$preset:build")
+    summary+=("$preset: build failed after $((SECONDS - t0)) s")
+    continue
+  fi
+  t_build=$((SECONDS - t0))
+  echo "=== [$preset] test (built in ${t_build} s)"
+  t1=$SECONDS
+  if ctest --preset "$preset" "${ctest_args[@]}" 2>&1 | tee "$logdir/$preset.log"; then
+    summary+=("$preset: build ${t_build} s, tests $((SECONDS - t1)) s, passed")
+  else
+    failed+=("$preset:test")
+    summary+=("$preset: build ${t_build} s, tests $((SECONDS - t1)) s, FAILED")
+  fi
+  # "97% tests passed, 1 tests failed out of 30"
+  if counts=$(grep -Eo '[0-9]+ tests failed out of [0-9]+' "$logdir/$preset.log" | tail -n1); then
+    read -r f _ _ _ _ total <<<"$counts"
+    n_fail=$((n_fail + f))
+    n_pass=$((n_pass + total - f))
+  fi
+done
+
+echo "=== summary (total $((SECONDS - t_all)) s)"
+printf '  %s\n' "${summary[@]}"
+status=0
+if ((${#failed[@]})); then
+  echo "FAILED: ${failed[*]}"
+  status=1
+fi
+echo "tests: $n_pass passed, $n_fail failed"
+exit $status
