@@ -71,7 +71,7 @@ foreach(_d LIBDIR INCLUDEDIR)
   endif()
 endforeach()
 # What a static link needs besides libdianoia.a: oneDNN, fmt, PCRE2, threads and the C++ runtime.
-set(DIANOIA_PC_LIBS_PRIVATE "-ldnnl -lfmt -lpcre2-8 -pthread -lstdc++ -lm")
+set(DIANOIA_PC_LIBS_PRIVATE "-ldnnl -lfmt -lpcre2-8 -lgomp -pthread -lstdc++ -lm")
 set(DIANOIA_PC_PREFIX "@DIANOIA_PC_PREFIX@") # kept as a placeholder, see below
 configure_file(${CMAKE_CURRENT_LIST_DIR}/dianoia.pc.in ${PROJECT_BINARY_DIR}/dianoia.pc.tmp @ONLY)
 # ${prefix} is filled in at install time so that `cmake --install --prefix X` gives a correct file.

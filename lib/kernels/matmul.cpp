@@ -19,7 +19,7 @@ constexpr size_t tile_bytes = 32 * 1024;
 constexpr int64_t sgemm_tile_rows = 256;
 }  // namespace
 
-matmul_engine::matmul_engine(thread_pool& pool) : pool_(pool), dnnl_(std::make_unique<dnnl_f32_matmul>()) {}
+matmul_engine::matmul_engine(thread_pool& pool) : pool_(pool), dnnl_(std::make_unique<dnnl_f32_matmul>(pool.size())) {}
 matmul_engine::~matmul_engine() = default;
 
 bool matmul_engine::supports(ggml_type t) {

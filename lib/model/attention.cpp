@@ -2,9 +2,35 @@
 
 #include <cmath>
 
-#include "kernels/dot.hpp"
+#include "kernels/cpu_features.hpp"
 
 namespace dianoia::detail::attn {
+
+namespace avx2 {
+void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
+                float* scratch, float* out);
+}
+
+namespace {
+
+// f16 . f32 dot in the order of ggml's AVX2 ggml_vec_dot_f16: 32 lanes (4 vectors of 8) over steps of
+// 32 with fma, vectors reduced (v0+v2)+(v1+v3), then lanes (l0+l4)+(l1+l5) + (l2+l6)+(l3+l7); a tail
+// past the last multiple of 32 is added afterwards.
+float dot_f16_ggml(const fp16_t* k, const float* q, int64_t n) {
+  float lane[4][8] = {};
+  const int64_t n32 = n - n % 32;
+  for (int64_t i = 0; i < n32; i += 32)
+    for (int j = 0; j < 4; ++j)
+      for (int l = 0; l < 8; ++l) lane[j][l] = std::fma(fp16_to_f32(k[i + 8 * j + l]), q[i + 8 * j + l], lane[j][l]);
+  float v[8];
+  for (int l = 0; l < 8; ++l) v[l] = (lane[0][l] + lane[2][l]) + (lane[1][l] + lane[3][l]);
+  const float t0 = v[0] + v[4], t1 = v[1] + v[5], t2 = v[2] + v[6], t3 = v[3] + v[7];
+  float sum = (t0 + t1) + (t2 + t3);
+  for (int64_t i = n32; i < n; ++i) sum += fp16_to_f32(k[i]) * q[i];
+  return sum;
+}
+
+}  // namespace
 
 void attend_f32(const float* q, const float* k, const float* v, int64_t stride, int64_t len, int64_t hd, float scale,
                 float* scores, float* out) {
@@ -32,7 +58,12 @@ void attend_f32(const float* q, const float* k, const float* v, int64_t stride, 
 
 void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
                 float* scratch, float* out) {
-  static const gemv_fn dot_f16 = select_gemv(ggml_type::f16);
+  if (hd % 32 == 0 && cpu_has_avx2()) return avx2::attend_f16(q, k, v, stride, len, hd, scale, scratch, out);
+  attend_f16_ref(q, k, v, stride, len, hd, scale, scratch, out);
+}
+
+void attend_f16_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                    float scale, float* scratch, float* out) {
   float* q16 = scratch;       // q rounded through half, as the f16 dot product consumes it
   float* acc = scratch + hd;  // the f16 accumulator, held as floats that are always exact halves
   for (int64_t j = 0; j < hd; ++j) {
@@ -41,9 +72,7 @@ void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride
   }
   float S = 0.0f, M = -INFINITY;
   for (int64_t p = 0; p < len; ++p) {
-    float s;
-    dot_f16(k + p * stride, 0, 1, q16, hd, &s);
-    s *= scale;
+    const float s = dot_f16_ggml(k + p * stride, q16, hd) * scale;
     float ms = 1.0f, vs = 1.0f;
     if (s > M) {
       ms = std::exp(M - s);

@@ -19,4 +19,8 @@ void attend_f32(const float* q, const float* k, const float* v, int64_t stride, 
 void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
                 float* scratch, float* out);
 
+// The scalar version (reference for tests; used without AVX2). attend_f16 gives the same bits.
+void attend_f16_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                    float scale, float* scratch, float* out);
+
 }  // namespace dianoia::detail::attn

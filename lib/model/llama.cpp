@@ -17,6 +17,8 @@
 namespace dianoia::detail {
 namespace {
 
+constexpr size_t k_sgemm_min_batch = 32;
+
 struct layer_weights {
   const float* attn_norm;  // [n_embd]
   weight_view wq, wk, wv;  // [n_head*hd, n_embd], [n_kv*hd, n_embd] x2
@@ -184,6 +186,10 @@ void llama_model::forward(forward_state& st, std::span<const int32_t> tokens, ui
     if (t < 0 || static_cast<uint32_t>(t) >= hp_.n_vocab) fail(errc::invalid_argument, "token id {} is outside the vocabulary of {}", t, hp_.n_vocab);
 
   s.reserve(hp_, n);
+  // Batches of prompt tokens multiply through dequantized f32 tiles on oneDNN's GEMM (several times
+  // faster, and more accurate); one-token decode and short batches keep llama.cpp's q8-activation
+  // numerics, so that greedy outputs can be compared with it token for token.
+  s.mm_.set_prefill_mode(n >= k_sgemm_min_batch ? prefill_mode::dequant_sgemm : prefill_mode::exact);
   const int64_t d = hp_.n_embd, hd = hp_.head_dim;
   const int64_t q_dim = int64_t{hp_.n_head} * hd, kv_dim = int64_t{hp_.n_head_kv} * hd, ff = hp_.n_ff;
   const size_t emb_row = ggml_row_bytes(tok_embd_->type, d);

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "gguf/gguf.hpp"
 #include "json.hpp"
+#include "model/attention.hpp"
 #include "model/registry.hpp"
 #include "test_support.hpp"
 
@@ -124,4 +125,32 @@ TEST_CASE("llama: an unknown architecture is named") {
   auto f = gguf::file::parse(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
   if (f->get_string("general.architecture") == "xyzzy")
     CHECK_THROWS_WITH_AS(create_model(*f), doctest::Contains("unknown model architecture 'xyzzy'"), error);
+}
+
+TEST_CASE("attention: the F16C kernel gives the scalar reference's bits") {
+  // Random-ish q, k, v with a long context; both implementations must agree exactly.
+  const int64_t hd = 64, stride = 3 * hd, len = 300;
+  std::vector<float> q(hd), out_a(hd), out_b(hd), scratch(2 * hd);
+  std::vector<uint16_t> k(len * stride), v(len * stride);
+  uint32_t state = 12345;
+  auto rnd = [&] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) / 16777216.0f * 2.0f - 1.0f;
+  };
+  for (auto& x : q) x = rnd() * 3;
+  for (size_t i = 0; i < k.size(); ++i) {
+    k[i] = f32_to_fp16(rnd());
+    v[i] = f32_to_fp16(rnd());
+  }
+  attn::attend_f16(q.data(), k.data() + hd, v.data() + hd, stride, len, hd, 0.125f, scratch.data(), out_a.data());
+  attn::attend_f16_ref(q.data(), k.data() + hd, v.data() + hd, stride, len, hd, 0.125f, scratch.data(), out_b.data());
+  for (int64_t j = 0; j < hd; ++j) CHECK(out_a[j] == out_b[j]);
+  // And both are attention: close to the f32 computation on the same (rounded) values.
+  std::vector<float> kf(k.size()), vf(v.size()), scores(len), out_c(hd);
+  for (size_t i = 0; i < k.size(); ++i) {
+    kf[i] = fp16_to_f32(k[i]);
+    vf[i] = fp16_to_f32(v[i]);
+  }
+  attn::attend_f32(q.data(), kf.data() + hd, vf.data() + hd, stride, len, hd, 0.125f, scores.data(), out_c.data());
+  for (int64_t j = 0; j < hd; ++j) CHECK(out_a[j] == doctest::Approx(out_c[j]).epsilon(0.01));
 }

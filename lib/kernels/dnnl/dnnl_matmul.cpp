@@ -1,3 +1,6 @@
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "kernels/dnnl/dnnl_matmul.hpp"
 
 #include <dnnl.hpp>
@@ -76,7 +79,7 @@ struct dnnl_f32_matmul::impl {
   }
 };
 
-dnnl_f32_matmul::dnnl_f32_matmul() : p_(std::make_unique<impl>()) {}
+dnnl_f32_matmul::dnnl_f32_matmul(int n_threads) : p_(std::make_unique<impl>()), n_threads_(n_threads) {}
 dnnl_f32_matmul::~dnnl_f32_matmul() = default;
 
 size_t dnnl_f32_matmul::cached_primitives() const { return p_->cache.size(); }
@@ -88,6 +91,10 @@ void dnnl_f32_matmul::run(const float* x, int64_t M, int64_t K, const float* w, 
     e.src.set_data_handle(const_cast<float*>(x));
     e.wei.set_data_handle(const_cast<float*>(w));
     e.dst.set_data_handle(y);
+#ifdef _OPENMP
+    // nthreads-var is per calling thread in OpenMP, so this does not change the host's other threads.
+    omp_set_num_threads(n_threads_);
+#endif
     if (dnnl_primitive_execute(e.prim.get(), p_->strm.get(), 4, e.args) != dnnl_success)
       fail(errc::internal, "oneDNN f32 matmul {}x{}x{} failed to execute", M, K, N);
     p_->strm.wait();

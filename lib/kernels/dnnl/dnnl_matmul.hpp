@@ -10,7 +10,9 @@ namespace dianoia::detail {
 
 class dnnl_f32_matmul {
  public:
-  dnnl_f32_matmul();
+  // n_threads: the OpenMP threads oneDNN may use for this object's calls (oneDNN 2.6 as Debian builds
+  // it runs on OpenMP; left alone it would use every core, on top of the session's own pool).
+  explicit dnnl_f32_matmul(int n_threads);
   ~dnnl_f32_matmul();
   dnnl_f32_matmul(const dnnl_f32_matmul&) = delete;
   dnnl_f32_matmul& operator=(const dnnl_f32_matmul&) = delete;
@@ -24,6 +26,7 @@ class dnnl_f32_matmul {
  private:
   struct impl;
   std::unique_ptr<impl> p_;
+  int n_threads_;
 };
 
 }  // namespace dianoia::detail
