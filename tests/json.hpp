@@ -21,17 +21,18 @@ struct json {
   std::vector<json> arr;
   std::vector<std::pair<std::string, json>> obj;
 
-  const json& operator[](std::string_view key) const {
+  // The member named key, or nullptr.
+  const json* find(std::string_view key) const {
     for (const auto& [k, v] : obj)
-      if (k == key) return v;
+      if (k == key) return &v;
+    return nullptr;
+  }
+  const json& operator[](std::string_view key) const {
+    if (const json* v = find(key)) return *v;
     throw std::runtime_error("json: no key '" + std::string(key) + "'");
   }
   const json& operator[](size_t i) const { return arr.at(i); }
-  bool has(std::string_view key) const {
-    for (const auto& [k, v] : obj)
-      if (k == key) return true;
-    return false;
-  }
+  bool has(std::string_view key) const { return find(key) != nullptr; }
   size_t size() const { return kind == array ? arr.size() : obj.size(); }
   int64_t as_int() const { return static_cast<int64_t>(num); }
   template <class T = int32_t>

@@ -3,7 +3,7 @@
 // against HF-generated vectors, and the added/special-token matching with parse_special.
 #include <doctest/doctest.h>
 
-#include "mini_json.hpp"
+#include "json.hpp"
 #include "tok_test_util.hpp"
 
 using namespace dianoia;
@@ -13,25 +13,25 @@ namespace {
 
 std::unique_ptr<detail::tokenizer> from_tokenizer_json(const std::string& path, const std::string& pre) {
   const auto j = json::parse(read_file(path));
-  const auto& model = j.at("model");
+  const auto& model = j["model"];
   detail::vocab_data v;
   v.model = detail::vocab_model::bpe;
   v.pre = pre;
-  const auto& added = j.at("added_tokens").items;
-  size_t n = model.at("vocab").members.size();
-  for (const auto& a : added) n = std::max(n, static_cast<size_t>(a.at("id").num) + 1);
+  const auto& added = j["added_tokens"].arr;
+  size_t n = model["vocab"].obj.size();
+  for (const auto& a : added) n = std::max(n, static_cast<size_t>(a["id"].num) + 1);
   v.tokens.resize(n);
   v.types.assign(n, detail::token_type::normal);
-  for (const auto& [text, id] : model.at("vocab").members) v.tokens.at(static_cast<size_t>(id.num)) = text;
+  for (const auto& [text, id] : model["vocab"].obj) v.tokens.at(static_cast<size_t>(id.num)) = text;
   for (const auto& a : added) {
-    const auto id = static_cast<size_t>(a.at("id").num);
-    v.tokens.at(id) = a.at("content").str;
+    const auto id = static_cast<size_t>(a["id"].num);
+    v.tokens.at(id) = a["content"].str;
     // As llama.cpp's converter does: special added tokens are control tokens, the others user-defined.
-    v.types[id] = a.at("special").b ? detail::token_type::control : detail::token_type::user_defined;
+    v.types[id] = a["special"].b ? detail::token_type::control : detail::token_type::user_defined;
   }
-  for (const auto& m : model.at("merges").items) {
-    if (m.kind == json::value::array) {
-      v.merges.emplace_back(m.items.at(0).str, m.items.at(1).str);
+  for (const auto& m : model["merges"].arr) {
+    if (m.kind == json::array) {
+      v.merges.emplace_back(m.arr.at(0).str, m.arr.at(1).str);
     } else {
       const size_t sp = m.str.find(' ', 1);
       v.merges.emplace_back(m.str.substr(0, sp), m.str.substr(sp + 1));

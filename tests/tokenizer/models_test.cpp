@@ -2,7 +2,7 @@
 // SmolLM2-135M-Instruct (byte-level BPE, pre=smollm; reference = llama.cpp via tests/fixtures).
 #include <doctest/doctest.h>
 
-#include "mini_json.hpp"
+#include "json.hpp"
 #include "tok_test_util.hpp"
 
 using namespace dianoia;
@@ -16,18 +16,19 @@ TEST_CASE("stories260K: reference encodings") {
   CHECK(t.tok->eos() == 2);
   CHECK(t.tok->add_bos());
   const auto ref = json::parse(read_file(dir + "/reference_outputs.json"));
-  const auto& cases = ref.at("encode").items;
+  const auto& cases = ref["encode"].arr;
   REQUIRE(cases.size() == 8);
   for (const auto& c : cases) {
-    const std::string& text = c.at("text").str;
-    const auto want = c.at("ids").ints();
+    const std::string& text = c["text"].str;
+    const auto want = c["ids"].as_vector<int32_t>();
     // run.c's encode() adds BOS (every reference starts with 1, even for ""), as add_special does here.
     const auto got = t.tok->encode(text, true, false);
     CHECK_MESSAGE(got == want, "'" << escape(text) << "'\n  want" << format_ids(want) << "\n  got " << format_ids(got));
     CHECK(t.tok->decode(got, true) == text);
   }
-  const auto prompt = ref.at("greedy_once_upon_a_time");
-  if (const auto* ids = prompt.get("prompt_ids")) CHECK(t.tok->encode("Once upon a time", true, false) == ids->ints());
+  const auto prompt = ref["greedy_once_upon_a_time"];
+  if (const auto* ids = prompt.find("prompt_ids"))
+    CHECK(t.tok->encode("Once upon a time", true, false) == ids->as_vector<int32_t>());
   CHECK(t.tok->is_eog(2));
   CHECK_FALSE(t.tok->is_eog(1));
   CHECK(t.tok->token_bytes(1, false).empty());
@@ -55,10 +56,10 @@ TEST_CASE("SmolLM2: llama.cpp reference tokenizations") {
   } else {
     const auto cases = json::parse(read_file(fixture));
     size_t ok = 0;
-    for (const auto& c : cases.items) {
-      const std::string& text = c.at("text").str;
-      const bool special = c.at("special").b;
-      const auto want = c.at("ids").ints();
+    for (const auto& c : cases.arr) {
+      const std::string& text = c["text"].str;
+      const bool special = c["special"].b;
+      const auto want = c["ids"].as_vector<int32_t>();
       const auto got = t.tok->encode(text, false, special);
       ok += got == want;
       CHECK_MESSAGE(got == want, "special=" << special << " '" << escape(text) << "'\n  want" << format_ids(want)
@@ -66,7 +67,7 @@ TEST_CASE("SmolLM2: llama.cpp reference tokenizations") {
       // Round trip: lossless for byte-level BPE, with special tokens rendered back as their text.
       CHECK(t.tok->decode(got, false) == text);
     }
-    MESSAGE("SmolLM2: " << ok << "/" << cases.items.size() << " reference tokenizations match");
+    MESSAGE("SmolLM2: " << ok << "/" << cases.arr.size() << " reference tokenizations match");
   }
 
   const auto im = t.tok->encode("<|im_start|>", false, true);
