@@ -125,6 +125,7 @@ int cmd_run(int argc, char** argv) {
   } else {
     if (tty && last == DIANOIA_EVENT_REASONING) std::fputs("\033[0m", stdout);
     std::fputs("\n", stdout);
+    std::fflush(stdout);
     std::fprintf(stderr, "[%u prompt tokens at %.1f tok/s; %u reasoning + %u answer tokens at %.1f tok/s; stop: %s]\n",
                  done.prompt_tokens, pps, done.reasoning_tokens, done.content_tokens, tps, stop_name(done.stop_reason));
   }
