@@ -53,6 +53,16 @@ T read_params(const T* in, T defaults, const char* what) {
   return defaults;
 }
 
+// The integer a C caller stored in an enum field. C lets any int through; reading an out-of-range value
+// as a C++ enum would be undefined behaviour, so validate the raw integer instead.
+template <class E>
+int enum_value(const E& e) {
+  static_assert(sizeof(E) == sizeof(int));
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+
 // Copies bytes to a caller buffer, reporting the needed size (DIANOIA_ERR_BUFFER_TOO_SMALL if short).
 template <class T>
 void copy_out(const T* src, size_t n, T* dst, size_t capacity, size_t* n_out) {

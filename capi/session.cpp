@@ -29,11 +29,11 @@ detail::generate_options to_options(const dianoia_generate_params* in) {
   o.sampling.top_p = p.top_p;
   o.sampling.min_p = p.min_p;
   o.sampling.seed = p.seed;
-  switch (p.reasoning) {
+  switch (const int mode = capi::enum_value(p.reasoning)) {
     case DIANOIA_REASONING_AUTO: o.reasoning = detail::reasoning_mode::automatic; break;
     case DIANOIA_REASONING_ON: o.reasoning = detail::reasoning_mode::on; break;
     case DIANOIA_REASONING_OFF: o.reasoning = detail::reasoning_mode::off; break;
-    default: fail(errc::invalid_argument, "reasoning mode {} is invalid", static_cast<int>(p.reasoning));
+    default: fail(errc::invalid_argument, "reasoning mode {} is invalid", mode);
   }
   o.max_reasoning_tokens = p.max_reasoning_tokens;
   o.ignore_eos = p.ignore_eos;
@@ -105,9 +105,9 @@ DIANOIA_API dianoia_status dianoia_session_create(dianoia_model* model, const di
     if (n_ctx > (1u << 20)) fail(errc::invalid_argument, "context length {} is too large", n_ctx);
     auto h = std::make_unique<dianoia_session>();
     h->model = model;
-    if (p.kv_type != DIANOIA_KV_F16 && p.kv_type != DIANOIA_KV_F32)
-      fail(errc::invalid_argument, "kv_type {} is invalid", static_cast<int>(p.kv_type));
-    h->s = std::make_unique<detail::session>(m.m->net(), m.m->tok(), n_ctx, threads, p.kv_type == DIANOIA_KV_F32);
+    const int kv = capi::enum_value(p.kv_type);
+    if (kv != DIANOIA_KV_F16 && kv != DIANOIA_KV_F32) fail(errc::invalid_argument, "kv_type {} is invalid", kv);
+    h->s = std::make_unique<detail::session>(m.m->net(), m.m->tok(), n_ctx, threads, kv == DIANOIA_KV_F32);
     *out_session = h.release();
   });
 }

@@ -160,10 +160,16 @@ TEST_CASE("capi errors: bad text, short buffers, over-long prompts, vocab-only s
     p.top_p = -1;
     CHECK(dianoia_session_complete(s, "a", 1, &p, no_op, nullptr) == DIANOIA_ERR_INVALID_ARGUMENT);
     p = dianoia_generate_default_params();
-    p.reasoning = static_cast<dianoia_reasoning_mode>(42);
+    const int bogus = 42;  // what a C caller can store in an enum field (a C++ cast to it would be UB)
+    std::memcpy(&p.reasoning, &bogus, sizeof bogus);
     CHECK(dianoia_session_complete(s, "a", 1, &p, no_op, nullptr) == DIANOIA_ERR_INVALID_ARGUMENT);
     CHECK(dianoia_session_complete(s, "a", 1, nullptr, nullptr, nullptr) == DIANOIA_ERR_INVALID_ARGUMENT);
     dianoia_session_free(s);
+    auto sp = dianoia_session_default_params();
+    std::memcpy(&sp.kv_type, &bogus, sizeof bogus);
+    dianoia_session* s2 = nullptr;
+    CHECK(dianoia_session_create(m, &sp, &s2) == DIANOIA_ERR_INVALID_ARGUMENT);
+    CHECK(s2 == nullptr);
   }
   SUBCASE("a model without a chat template") {
     dianoia_chat_message msg{"user", "hi"};
