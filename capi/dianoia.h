@@ -249,6 +249,13 @@ DIANOIA_API dianoia_status dianoia_session_complete_tokens(dianoia_session* sess
                                                            size_t n_tokens, const dianoia_generate_params* params,
                                                            dianoia_event_fn on_event, void* user_data);
 
+/* Copies the token ids in the session's context after the last generation: the prompt as evaluated
+ * (with any template or thinking prefix), then every generated token in order, including tokens the
+ * runtime injected (a closing </think> at the reasoning budget); the end-of-generation token that
+ * stopped it is not included. Size query as for dianoia_tokenize. */
+DIANOIA_API dianoia_status dianoia_session_get_tokens(const dianoia_session* session, int32_t* tokens, size_t capacity,
+                                                      size_t* n_tokens);
+
 /* Evaluates `tokens` at the start of an empty context and copies the logits of the last `n_logits`
  * positions (n_logits * n_vocab floats, position-major) to `logits`. For tests and scoring. */
 DIANOIA_API dianoia_status dianoia_session_eval_logits(dianoia_session* session, const int32_t* tokens,

@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "chat/chat_template.hpp"
+#include "chat_glue.hpp"
 #include "core/utf8.hpp"
 #include "guard.hpp"
 #include "handles.hpp"

@@ -3,7 +3,7 @@
 #include <thread>
 #include <vector>
 
-#include "chat/chat_template.hpp"
+#include "chat_glue.hpp"
 #include "core/utf8.hpp"
 #include "guard.hpp"
 #include "handles.hpp"
@@ -11,12 +11,6 @@
 using namespace dianoia;
 using detail::errc;
 using detail::fail;
-
-namespace dianoia::capi {
-std::vector<detail::chat_message> read_messages(const dianoia_chat_message* msgs, size_t n);
-std::string render_chat(const detail::loaded_model* m, const char* tmpl, const std::vector<detail::chat_message>& msgs,
-                        bool add_generation_prompt);
-}  // namespace dianoia::capi
 
 namespace {
 
@@ -155,6 +149,15 @@ DIANOIA_API dianoia_status dianoia_session_complete_tokens(dianoia_session* sess
     auto& s = capi::require(session, "session");
     if (n_tokens && !tokens) fail(errc::invalid_argument, "tokens is NULL");
     run(s, std::span<const int32_t>(tokens, n_tokens), params, on_event, user_data, false);
+  });
+}
+
+DIANOIA_API dianoia_status dianoia_session_get_tokens(const dianoia_session* session, int32_t* tokens, size_t capacity,
+                                                      size_t* n_tokens) {
+  if (n_tokens) *n_tokens = 0;
+  return capi::guarded([&] {
+    const auto& t = capi::require(session, "session").s->tokens();
+    capi::copy_out(t.data(), t.size(), tokens, capacity, n_tokens);
   });
 }
 

@@ -180,6 +180,13 @@ class session {
     return out;
   }
 
+  // Prompt + generated token ids of the last generation (see dianoia_session_get_tokens).
+  std::vector<int32_t> tokens() const {
+    return detail::fill_buffer<int32_t>(256, [&](int32_t* b, size_t cap, size_t* n) {
+      return dianoia_session_get_tokens(h_.get(), b, cap, n);
+    });
+  }
+
   dianoia_session* get() const noexcept { return h_.get(); }
 
  private:

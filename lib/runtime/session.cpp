@@ -58,6 +58,7 @@ generation_stats session::generate(std::span<const int32_t> prompt_in, const gen
 
   generation_stats st;
   st.prompt_tokens = static_cast<uint32_t>(prompt.size());
+  history_ = prompt;
   auto t0 = std::chrono::steady_clock::now();
   net_.forward(*state_, prompt, 0, logits_.data(), false);
   uint32_t n_past = static_cast<uint32_t>(prompt.size());
@@ -96,6 +97,7 @@ generation_stats session::generate(std::span<const int32_t> prompt_in, const gen
       }
       net_.forward(*state_, close, n_past, logits_.data(), false);
       n_past += static_cast<uint32_t>(close.size());
+      history_.insert(history_.end(), close.begin(), close.end());
       continue;
     }
     if (opt.ignore_eos)
@@ -121,6 +123,7 @@ generation_stats session::generate(std::span<const int32_t> prompt_in, const gen
         ++st.content_tokens;
     }
     emit();
+    history_.push_back(id);
     ++n_gen;
     if (!sink_ok) {
       st.stop = stop_reason::callback;
@@ -150,6 +153,7 @@ std::vector<float> session::eval_logits(std::span<const int32_t> tokens, size_t 
     fail(errc::invalid_argument, "n_logits must be in [1, {}], is {}", tokens.size(), n_logits);
   if (tokens.size() > state_->n_ctx())
     fail(errc::context_full, "{} tokens exceed the context of {}", tokens.size(), state_->n_ctx());
+  history_.assign(tokens.begin(), tokens.end());
   const size_t nv = net_.hp().n_vocab;
   std::vector<float> all(tokens.size() * nv);
   net_.forward(*state_, tokens, 0, all.data(), true);

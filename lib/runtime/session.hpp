@@ -66,6 +66,9 @@ class session {
 
   uint32_t n_ctx() const { return state_->n_ctx(); }
 
+  // Prompt + generated (and injected) tokens of the last generate(), in context order.
+  const std::vector<int32_t>& tokens() const { return history_; }
+
  private:
   bool prompt_opens_thought(std::span<const int32_t> prompt, const std::string& open_tag) const;
 
@@ -74,6 +77,7 @@ class session {
   std::unique_ptr<forward_state> state_;
   std::vector<float> logits_;
   std::vector<int32_t> eog_ids_;
+  std::vector<int32_t> history_;
   std::atomic<bool> cancel_{false};
 };
 
