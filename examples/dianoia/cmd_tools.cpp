@@ -15,9 +15,8 @@ int cmd_tokenize(int argc, char** argv) {
   if (!a.value({"-m", "--model"}, path)) throw std::runtime_error("tokenize needs -m MODEL");
   const bool special = a.flag("--special"), add_special = a.flag("--add-special");
   a.finish();
-  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0)
-    throw std::runtime_error("loading a tokenizer.json is not implemented yet; give a GGUF file (a vocab-only GGUF works)");
-  // A tokenizer needs no weights: load vocab-only so that ggml-vocab-*.gguf files work too.
+  // A tokenizer needs no weights: load vocab-only, so that ggml-vocab-*.gguf files, a Hugging Face
+  // tokenizer.json and a directory holding one work too.
   dianoia::model::params mp;
   mp.vocab_only = true;
   dianoia::model m(path, mp);

@@ -30,7 +30,7 @@ class tokenizer {
   // Reads tokenizer.ggml.* metadata. Unknown model/pre names -> error(unsupported); malformed data ->
   // error(format).
   static std::unique_ptr<tokenizer> from_gguf(const gguf::file& f);
-  // From data another loader filled (validated here), e.g. a future tokenizer.json reader.
+  // From data another loader filled (validated here), e.g. load_vocab_hf() for a tokenizer.json.
   static std::unique_ptr<tokenizer> from_vocab(vocab_data v);
   ~tokenizer();
   tokenizer(const tokenizer&) = delete;

@@ -1,8 +1,10 @@
-// Tokenizer vocabulary as plain data. Loaders (GGUF today, tokenizer.json later) fill a vocab_data;
+// Tokenizer vocabulary as plain data. Loaders (GGUF, Hugging Face tokenizer.json) fill a vocab_data;
 // validate_vocab() checks it once, so the algorithms downstream can trust every id and size.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -48,5 +50,20 @@ void validate_vocab(const vocab_data& v);
 // Reads the tokenizer.ggml.* keys. error(unsupported) for an unknown model or pre-tokenizer name,
 // error(format) for missing/malformed keys.
 vocab_data load_vocab_gguf(const gguf::file& f);
+
+// Hugging Face tokenizer.json text, with tokenizer_config.json text if there is one (BOS/EOS/PAD/UNK
+// names and add_bos_token/add_eos_token; without it they come from the post-processor's template).
+// Byte-level BPE only (Qwen2/2.5/3, DeepSeek-R1 distills and V3, Llama-3, SmolLM2, GPT-2): the
+// pre-tokenizer's regexes must be those of a known llama.cpp pre-tokenizer. Added tokens keep their ids:
+// special ones become control tokens, the others user-defined. error(unsupported) for another model type,
+// pre-tokenizer or normalizer (SentencePiece-style files with Metaspace / byte_fallback included),
+// error(format) for malformed JSON or inconsistent data (ids out of range or repeated, wrong types,
+// special tokens that are not in the vocabulary). Merges naming unknown tokens are rejected when the
+// tokenizer is built (see validate_vocab).
+vocab_data load_vocab_hf(std::string_view tokenizer_json, std::optional<std::string_view> tokenizer_config_json);
+
+// The chat template of a tokenizer_config.json: "chat_template" as a string, or the entry named
+// "default" of a list of {name, template}; "" if there is none. error(format) if malformed.
+std::string load_chat_template_hf(std::string_view tokenizer_config_json);
 
 }  // namespace dianoia::detail

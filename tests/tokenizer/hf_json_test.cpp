@@ -1,9 +1,8 @@
-// The Qwen3 and DeepSeek-V3 tokenizer.json files in shared/data, turned into vocab_data by a test-only
-// reader (the library has no tokenizer.json loader yet), check the qwen2 and deepseek-v3 pre-tokenizers
-// against HF-generated vectors, and the added/special-token matching with parse_special.
+// The Qwen3 and DeepSeek-V3 tokenizer.json files in shared/data, read by the library's loader
+// (load_vocab_hf), check the recognised qwen2 and deepseek-v3 pre-tokenizers against HF-generated vectors,
+// and the added/special-token matching with parse_special.
 #include <doctest/doctest.h>
 
-#include "json.hpp"
 #include "tok_test_util.hpp"
 
 using namespace dianoia;
@@ -11,32 +10,10 @@ using namespace dianoia::test;
 
 namespace {
 
-std::unique_ptr<detail::tokenizer> from_tokenizer_json(const std::string& path, const std::string& pre) {
-  const auto j = json::parse(read_file(path));
-  const auto& model = j["model"];
-  detail::vocab_data v;
-  v.model = detail::vocab_model::bpe;
-  v.pre = pre;
-  const auto& added = j["added_tokens"].arr;
-  size_t n = model["vocab"].obj.size();
-  for (const auto& a : added) n = std::max(n, static_cast<size_t>(a["id"].num) + 1);
-  v.tokens.resize(n);
-  v.types.assign(n, detail::token_type::normal);
-  for (const auto& [text, id] : model["vocab"].obj) v.tokens.at(static_cast<size_t>(id.num)) = text;
-  for (const auto& a : added) {
-    const auto id = static_cast<size_t>(a["id"].num);
-    v.tokens.at(id) = a["content"].str;
-    // As llama.cpp's converter does: special added tokens are control tokens, the others user-defined.
-    v.types[id] = a["special"].b ? detail::token_type::control : detail::token_type::user_defined;
-  }
-  for (const auto& m : model["merges"].arr) {
-    if (m.kind == json::array) {
-      v.merges.emplace_back(m.arr.at(0).str, m.arr.at(1).str);
-    } else {
-      const size_t sp = m.str.find(' ', 1);
-      v.merges.emplace_back(m.str.substr(0, sp), m.str.substr(sp + 1));
-    }
-  }
+std::unique_ptr<detail::tokenizer> from_tokenizer_json(const std::string& dir, const std::string& want_pre) {
+  const std::string json = read_file(dir + "/tokenizer.json"), config = read_file(dir + "/tokenizer_config.json");
+  auto v = detail::load_vocab_hf(json, config);
+  CHECK(v.pre == want_pre);
   return detail::tokenizer::from_vocab(std::move(v));
 }
 
@@ -59,7 +36,7 @@ void check_vectors(const detail::tokenizer& tok, const std::string& inp, const s
 
 TEST_CASE("qwen3 tokenizer.json: qwen2 pre-tokenizer and special tokens") {
   const std::string dir = data_dir() + "/tokenizers/qwen3";
-  auto tok = from_tokenizer_json(dir + "/tokenizer.json", "qwen2");
+  auto tok = from_tokenizer_json(dir, "qwen2");
   for (const char* name : {"qwen2", "deepseek-r1-qwen"}) {
     const std::string base = vocab_dir() + "/ggml-vocab-" + std::string(name) + ".gguf";
     check_vectors(*tok, base + ".inp", base + ".out", false, name);
@@ -71,7 +48,7 @@ TEST_CASE("qwen3 tokenizer.json: qwen2 pre-tokenizer and special tokens") {
 
 TEST_CASE("deepseek-v3 tokenizer.json: deepseek-v3 pre-tokenizer and special tokens") {
   const std::string dir = data_dir() + "/tokenizers/deepseek-v3";
-  auto tok = from_tokenizer_json(dir + "/tokenizer.json", "deepseek-v3");
+  auto tok = from_tokenizer_json(dir, "deepseek-v3");
   check_vectors(*tok, dir + "/ggml-vocab-deepseek-v3.gguf.inp", dir + "/ggml-vocab-deepseek-v3.gguf.out", false,
                 "deepseek-v3");
   check_vectors(*tok, dir + "/special-tokens.inp", dir + "/special-tokens.out", true, "deepseek-v3 special-tokens");
