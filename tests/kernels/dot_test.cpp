@@ -97,23 +97,28 @@ TEST_CASE("dot kernels: AVX2 equals the scalar reference bit for bit, and both m
   }
 }
 
+// Row counts up to 13 cover every remainder after passes of four rows and the software prefetch of rows
+// two passes ahead; k = 1600 (50 blocks) crosses the kernels' 32-block scale chunks; k = 65568 (2049
+// blocks) takes the activation scales from the heap instead of the stack.
 TEST_CASE("gemv: every row count gives each row's single dot exactly") {
   std::mt19937 rng(12);
-  const int64_t k = 576;
   for (ggml_type t : {ggml_type::q4_0, ggml_type::q4_1, ggml_type::q8_0, ggml_type::f16, ggml_type::f32}) {
-    CAPTURE(ggml_traits(t).name);
-    const size_t rb = ggml_row_bytes(t, k);
-    auto x = random_floats(rng, static_cast<size_t>(k));
-    auto a = activations(t, x);
-    for (int64_t nrows = 1; nrows <= 9; ++nrows) {
-      auto w = random_weights(rng, t, nrows, k);
-      std::vector<float> want(static_cast<size_t>(nrows));
-      for (int64_t r = 0; r < nrows; ++r) want[static_cast<size_t>(r)] = ref_dot(t, w.data() + r * rb, a.data(), k);
-      for (gemv_fn g : {ref::gemv(t), cpu_has_avx2() ? avx2::gemv(t) : ref::gemv(t), select_gemv(t)}) {
-        REQUIRE(static_cast<bool>(g));
-        std::vector<float> y(static_cast<size_t>(nrows), -1.0f);
-        g(w.data(), rb, nrows, a.data(), k, y.data());
-        CHECK(y == want);
+    for (int64_t k : {576, 1600, 65568}) {
+      CAPTURE(ggml_traits(t).name);
+      CAPTURE(k);
+      const size_t rb = ggml_row_bytes(t, k);
+      auto x = random_floats(rng, static_cast<size_t>(k));
+      auto a = activations(t, x);
+      for (int64_t nrows = 1; nrows <= (k > 2000 ? 5 : 13); ++nrows) {
+        auto w = random_weights(rng, t, nrows, k);
+        std::vector<float> want(static_cast<size_t>(nrows));
+        for (int64_t r = 0; r < nrows; ++r) want[static_cast<size_t>(r)] = ref_dot(t, w.data() + r * rb, a.data(), k);
+        for (gemv_fn g : {ref::gemv(t), cpu_has_avx2() ? avx2::gemv(t) : ref::gemv(t), select_gemv(t)}) {
+          REQUIRE(static_cast<bool>(g));
+          std::vector<float> y(static_cast<size_t>(nrows), -1.0f);
+          g(w.data(), rb, nrows, a.data(), k, y.data());
+          CHECK(y == want);
+        }
       }
     }
   }
