@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/utf8.hpp"
 #include "dianoia.h"
 
 namespace dianoia::capi {
@@ -44,10 +45,11 @@ T& require(T* p, const char* what) {
 template <class T>
 T read_params(const T* in, T defaults, const char* what) {
   if (!in) return defaults;
-  if (in->struct_size < sizeof(size_t) || in->struct_size > (1u << 16))
+  const size_t size = in->struct_size;
+  if (size < sizeof(size_t) || size > (1u << 16))
     detail::fail(detail::errc::invalid_argument, "{}: struct_size {} is invalid (use the *_default_params() function)",
-                 what, in->struct_size);
-  const size_t n = in->struct_size < sizeof(T) ? in->struct_size : sizeof(T);
+                 what, size);
+  const size_t n = size < sizeof(T) ? size : sizeof(T);
   std::memcpy(static_cast<void*>(&defaults), in, n);
   defaults.struct_size = sizeof(T);
   return defaults;
@@ -61,6 +63,16 @@ int enum_value(const E& e) {
   int v;
   std::memcpy(&v, &e, sizeof v);
   return v;
+}
+
+// A (pointer, length) text argument from the caller, checked to be valid UTF-8.
+inline std::string_view text_arg(const char* text, size_t len, const char* what) {
+  if (!text && len) detail::fail(detail::errc::invalid_argument, "{} is NULL", what);
+  std::string_view s(text ? text : "", len);
+  size_t bad = 0;
+  if (!detail::utf8_valid(s, &bad))
+    detail::fail(detail::errc::invalid_argument, "{} is not valid UTF-8 (byte {})", what, bad);
+  return s;
 }
 
 // Copies bytes to a caller buffer, reporting the needed size (DIANOIA_ERR_BUFFER_TOO_SMALL if short).

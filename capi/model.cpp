@@ -3,7 +3,6 @@
 #include <vector>
 
 #include "chat_glue.hpp"
-#include "core/utf8.hpp"
 #include "guard.hpp"
 #include "handles.hpp"
 
@@ -11,17 +10,6 @@ using namespace dianoia;
 using detail::errc;
 using detail::fail;
 
-namespace {
-
-std::string_view text_arg(const char* text, size_t len, const char* what) {
-  if (!text && len) fail(errc::invalid_argument, "{} is NULL", what);
-  std::string_view s(text ? text : "", len);
-  size_t bad = 0;
-  if (!detail::utf8_valid(s, &bad)) fail(errc::invalid_argument, "{} is not valid UTF-8 (byte {})", what, bad);
-  return s;
-}
-
-}  // namespace
 
 namespace dianoia::capi {
 
@@ -32,8 +20,8 @@ std::vector<detail::chat_message> read_messages(const dianoia_chat_message* msgs
   for (size_t i = 0; i < n; ++i) {
     if (!msgs[i].role || !msgs[i].content) fail(errc::invalid_argument, "message {} has a NULL role or content", i);
     std::string_view role = msgs[i].role, content = msgs[i].content;
-    text_arg(role.data(), role.size(), "message role");
-    text_arg(content.data(), content.size(), "message content");
+    capi::text_arg(role.data(), role.size(), "message role");
+    capi::text_arg(content.data(), content.size(), "message content");
     out.push_back({std::string(role), std::string(content)});
   }
   return out;
@@ -124,7 +112,7 @@ DIANOIA_API dianoia_status dianoia_tokenize(const dianoia_model* model, const ch
   if (n_tokens) *n_tokens = 0;
   return capi::guarded([&] {
     const auto& m = *capi::require(model, "model").m;
-    auto s = text_arg(text, text_len, "text");
+    auto s = capi::text_arg(text, text_len, "text");
     auto ids = m.tok().encode(s, add_special, parse_special);
     capi::copy_out(ids.data(), ids.size(), tokens, capacity, n_tokens);
   });

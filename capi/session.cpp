@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "chat_glue.hpp"
-#include "core/utf8.hpp"
 #include "guard.hpp"
 #include "handles.hpp"
 
@@ -131,10 +130,7 @@ DIANOIA_API dianoia_status dianoia_session_complete(dianoia_session* session, co
                                                     void* user_data) {
   return capi::guarded([&] {
     auto& s = capi::require(session, "session");
-    if (!prompt && prompt_len) fail(errc::invalid_argument, "prompt is NULL");
-    std::string_view text(prompt ? prompt : "", prompt_len);
-    size_t bad = 0;
-    if (!detail::utf8_valid(text, &bad)) fail(errc::invalid_argument, "prompt is not valid UTF-8 (byte {})", bad);
+    const std::string_view text = capi::text_arg(prompt, prompt_len, "prompt");
     const auto& tok = s.model->m->tok();
     auto ids = tok.encode(text, false, false);
     if (tok.bos() >= 0 && (tok.add_bos() || ids.empty())) ids.insert(ids.begin(), tok.bos());

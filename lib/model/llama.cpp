@@ -70,7 +70,7 @@ class llama_state final : public forward_state {
   size_t batch_ = 0;
   std::vector<float> k_cache, v_cache;        // [layer][pos][n_kv * hd], f32 cache
   std::vector<fp16_t> k_cache16, v_cache16;  // the same, f16 cache
-  std::vector<float> x, xb, q, k, v, att, gate, up, scores, logits_tmp;
+  std::vector<float> x, xb, q, k, v, att, gate, up, scores;
 };
 
 class llama_model final : public model {

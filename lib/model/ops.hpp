@@ -11,9 +11,6 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 // head are rotated by pos * base^(-2i/rope_dim). `x` holds n_heads heads of head_dim.
 void rope_norm(float* x, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t pos, float base);
 
-// In-place softmax over n values.
-void softmax(float* x, int64_t n);
-
 // g = silu(g) * u
 void swiglu(float* g, const float* u, int64_t n);
 

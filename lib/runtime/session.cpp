@@ -32,9 +32,7 @@ bool session::prompt_opens_thought(std::span<const int32_t> prompt, const std::s
   const size_t tail = std::min<size_t>(prompt.size(), 8);
   std::string text;
   for (size_t i = prompt.size() - tail; i < prompt.size(); ++i) text += tok_.token_bytes(prompt[i], true);
-  std::string_view t = text;
-  while (!t.empty() && is_space(t.back())) t.remove_suffix(1);
-  return !open_tag.empty() && t.ends_with(open_tag);
+  return !open_tag.empty() && trim(text).ends_with(open_tag);
 }
 
 generation_stats session::generate(std::span<const int32_t> prompt_in, const generate_options& opt,
