@@ -13,6 +13,7 @@
 
 #include "core/ggml_types.hpp"
 #include "core/mapped_file.hpp"
+#include "core/tensor.hpp"
 
 namespace dianoia::detail::gguf {
 
@@ -39,18 +40,9 @@ struct value {
   std::vector<value> nested;       // type == array of arrays: the decoded inner arrays
 };
 
-struct tensor_info {
-  std::string name;
-  ggml_type type{};
-  uint32_t n_dims = 0;
-  uint64_t ne[4] = {1, 1, 1, 1};  // ne[0] is the contiguous (row) dimension, as in ggml
-  uint64_t offset = 0;            // relative to the data section
-  const uint8_t* data = nullptr;  // absolute pointer into the mapping
-  size_t nbytes = 0;
-  uint64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
-};
+using tensor_info = tensor_view;
 
-class file {
+class file final : public tensor_source {
  public:
   // Maps and parses `path`. Throws error(io) for a missing/unreadable file, error(format) for any
   // malformed content (message names the section and the value), error(unsupported) for a tensor type
@@ -81,7 +73,9 @@ class file {
   std::optional<std::vector<int32_t>> get_i32_array(std::string_view key) const;
 
   const std::vector<tensor_info>& tensors() const { return tensors_; }
-  const tensor_info* find_tensor(std::string_view name) const;
+  const tensor_info* find_tensor(std::string_view name) const override;
+  const std::string& source_name() const override { return name_; }
+  std::span<const tensor_view> all_tensors() const override { return tensors_; }
 
  private:
   file() = default;

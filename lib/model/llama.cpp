@@ -7,7 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/thread_pool.hpp"
-#include "gguf/gguf.hpp"
+#include "core/tensor.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant/quant.hpp"
 #include "model/attention.hpp"
@@ -75,7 +75,7 @@ class llama_state final : public forward_state {
 
 class llama_model final : public model {
  public:
-  explicit llama_model(const gguf::file& f);
+  llama_model(const hparams& hp, const tensor_source& w);
   const hparams& hp() const override { return hp_; }
   std::unique_ptr<forward_state> new_state(uint32_t n_ctx, int n_threads, bool f32_kv) const override {
     if (n_ctx == 0) fail(errc::invalid_argument, "context length must be positive");
@@ -88,14 +88,14 @@ class llama_model final : public model {
   void attention(llama_state& s, uint32_t layer, size_t n, uint32_t pos) const;
 
   hparams hp_;
-  const gguf::tensor_info* tok_embd_ = nullptr;  // [n_vocab, n_embd], any dequantizable type
+  const tensor_view* tok_embd_ = nullptr;  // [n_vocab, n_embd], any dequantizable type
   std::vector<layer_weights> layers_;
   const float* output_norm_ = nullptr;
   weight_view output_{};  // tied to tok_embd when the file has no output.weight
 };
 
 // Looks up a tensor and checks its shape (ggml order: ne[0] is the row length).
-const gguf::tensor_info& tensor(const gguf::file& f, const std::string& name, uint64_t ne0, uint64_t ne1) {
+const tensor_view& tensor(const tensor_source& f, const std::string& name, uint64_t ne0, uint64_t ne1) {
   const auto* t = f.find_tensor(name);
   if (!t) fail(errc::format, "tensor '{}' is missing", name);
   const uint64_t want1 = ne1 == 0 ? 1 : ne1;
@@ -105,47 +105,27 @@ const gguf::tensor_info& tensor(const gguf::file& f, const std::string& name, ui
   return *t;
 }
 
-const float* norm_weight(const gguf::file& f, const std::string& name, uint64_t n) {
+const float* norm_weight(const tensor_source& f, const std::string& name, uint64_t n) {
   const auto& t = tensor(f, name, n, 0);
   if (t.type != ggml_type::f32)
     fail(errc::unsupported, "norm tensor '{}' has type {}; only F32 is supported", name, ggml_traits(t.type).name);
   return reinterpret_cast<const float*>(t.data);
 }
 
-weight_view matrix(const gguf::file& f, const std::string& name, uint64_t cols, uint64_t rows) {
+weight_view matrix(const tensor_source& f, const std::string& name, uint64_t cols, uint64_t rows) {
   const auto& t = tensor(f, name, cols, rows);
   if (!matmul_engine::supports(t.type))
     fail(errc::unsupported, "tensor '{}' has type {}, which dianoia cannot multiply yet", name, ggml_traits(t.type).name);
   return weight_view{t.type, t.data, static_cast<int64_t>(rows), static_cast<int64_t>(cols)};
 }
 
-uint32_t u32(const gguf::file& f, const std::string& key, std::optional<uint32_t> dflt = std::nullopt) {
-  auto v = f.get_uint(key);
-  if (!v) {
-    if (dflt) return *dflt;
-    fail(errc::format, "metadata '{}' is missing", key);
-  }
-  if (*v == 0 || *v > (1u << 24)) fail(errc::format, "metadata '{}' = {} is out of range", key, *v);
-  return static_cast<uint32_t>(*v);
-}
-
-llama_model::llama_model(const gguf::file& f) {
-  hp_.arch = "llama";
-  hp_.n_embd = u32(f, "llama.embedding_length");
-  hp_.n_layer = u32(f, "llama.block_count");
-  hp_.n_head = u32(f, "llama.attention.head_count");
-  hp_.n_head_kv = u32(f, "llama.attention.head_count_kv", hp_.n_head);
-  hp_.n_ff = u32(f, "llama.feed_forward_length");
-  hp_.n_ctx_train = u32(f, "llama.context_length", 2048u);
-  if (hp_.n_embd % hp_.n_head != 0) fail(errc::format, "embedding length {} is not divisible by {} heads", hp_.n_embd, hp_.n_head);
-  if (hp_.n_head % hp_.n_head_kv != 0) fail(errc::format, "{} heads cannot share {} KV heads", hp_.n_head, hp_.n_head_kv);
-  hp_.head_dim = u32(f, "llama.attention.key_length", hp_.n_embd / hp_.n_head);
-  hp_.rope_dim = u32(f, "llama.rope.dimension_count", hp_.head_dim);
-  if (hp_.rope_dim > hp_.head_dim || hp_.rope_dim % 2) fail(errc::format, "rope dimension {} does not fit head size {}", hp_.rope_dim, hp_.head_dim);
-  hp_.rope_base = static_cast<float>(f.get_float("llama.rope.freq_base").value_or(10000.0));
-  hp_.rms_eps = static_cast<float>(f.get_float("llama.attention.layer_norm_rms_epsilon").value_or(1e-5));
-  if (auto s = f.get_string("llama.rope.scaling.type"); s && *s != "none")
-    fail(errc::unsupported, "rope scaling '{}' is not supported yet", *s);
+llama_model::llama_model(const hparams& hp, const tensor_source& f) : hp_(hp) {
+  if (hp_.rope != rope_kind::norm) fail(errc::unsupported, "llama: only adjacent-pair RoPE is implemented");
+  if (hp_.scaling.kind != rope_scaling_kind::none) fail(errc::unsupported, "llama: rope scaling is not supported yet");
+  if (hp_.head_dim == 0 || hp_.n_head == 0 || hp_.n_head_kv == 0 || hp_.n_head % hp_.n_head_kv != 0)
+    fail(errc::format, "llama: inconsistent head counts ({} heads, {} KV heads, head size {})", hp_.n_head, hp_.n_head_kv,
+         hp_.head_dim);
+  hp_.n_params = 0;
 
   tok_embd_ = f.find_tensor("token_embd.weight");
   if (!tok_embd_) fail(errc::format, "tensor 'token_embd.weight' is missing");
@@ -171,9 +151,9 @@ llama_model::llama_model(const gguf::file& f) {
     layers_.push_back(w);
   }
   output_norm_ = norm_weight(f, "output_norm.weight", d);
-  output_ = f.find_tensor("output.weight") ? matrix(f, "output.weight", d, hp_.n_vocab)
-                                           : matrix(f, "token_embd.weight", d, hp_.n_vocab);
-  for (const auto& t : f.tensors()) hp_.n_params += t.n_elements();
+  hp_.tied_output = f.find_tensor("output.weight") == nullptr;
+  output_ = hp_.tied_output ? matrix(f, "token_embd.weight", d, hp_.n_vocab) : matrix(f, "output.weight", d, hp_.n_vocab);
+  for (const auto& t : f.all_tensors()) hp_.n_params += t.n_elements();
 }
 
 void llama_model::forward(forward_state& st, std::span<const int32_t> tokens, uint32_t pos, float* logits,
@@ -265,6 +245,6 @@ void llama_model::attention(llama_state& s, uint32_t layer, size_t n, uint32_t p
 
 }  // namespace
 
-std::unique_ptr<model> make_llama(const gguf::file& f) { return std::make_unique<llama_model>(f); }
+std::unique_ptr<model> make_llama(const hparams& hp, const tensor_source& w) { return std::make_unique<llama_model>(hp, w); }
 
 }  // namespace dianoia::detail

@@ -9,8 +9,49 @@
 
 namespace dianoia::detail {
 
+enum class rope_kind : uint8_t {
+  norm,  // rotate adjacent pairs (2i, 2i+1): GGUF llama layout (convert_hf_to_gguf permutes q/k for it)
+  neox,  // rotate (i, i + rope_dim/2): Hugging Face layout, GGUF qwen2/qwen3/deepseek2
+};
+
+enum class rope_scaling_kind : uint8_t { none, linear, llama3, yarn };
+
+struct rope_scaling {
+  rope_scaling_kind kind = rope_scaling_kind::none;
+  float factor = 1.0f;                  // linear, llama3, yarn
+  uint32_t original_ctx = 0;            // llama3 / yarn: the pre-extension training context
+  float low_freq_factor = 1.0f;         // llama3
+  float high_freq_factor = 4.0f;        // llama3
+  float yarn_beta_fast = 32.0f;         // yarn
+  float yarn_beta_slow = 1.0f;          // yarn
+  float yarn_mscale = 1.0f;             // yarn (DeepSeek: mscale)
+  float yarn_mscale_all_dim = 0.0f;     // yarn (DeepSeek: mscale_all_dim)
+};
+
+// Mixture-of-experts and multi-head latent attention fields (deepseek2/3); zero when unused.
+struct moe_params {
+  uint32_t n_expert = 0;
+  uint32_t n_expert_used = 0;
+  uint32_t n_expert_shared = 0;
+  uint32_t n_ff_expert = 0;
+  uint32_t n_layer_dense_lead = 0;      // first_k_dense_replace
+  uint32_t n_expert_groups = 0;         // n_group
+  uint32_t n_group_used = 0;            // topk_group
+  float routed_scaling = 1.0f;
+  bool norm_topk_prob = false;
+  bool sigmoid_gating = false;          // deepseek3: sigmoid scores with e_score_correction_bias
+};
+
+struct mla_params {
+  uint32_t q_lora_rank = 0;             // 0: q is a plain projection (DeepSeek-V2-Lite)
+  uint32_t kv_lora_rank = 0;
+  uint32_t qk_nope_head_dim = 0;
+  uint32_t qk_rope_head_dim = 0;
+  uint32_t v_head_dim = 0;
+};
+
 struct hparams {
-  std::string arch;
+  std::string arch;                     // "llama", "qwen2", "qwen3", "deepseek2" (GGUF names)
   uint32_t n_vocab = 0;
   uint32_t n_ctx_train = 0;
   uint32_t n_embd = 0;
@@ -22,6 +63,11 @@ struct hparams {
   uint32_t rope_dim = 0;  // leading dims of each head that RoPE rotates
   float rope_base = 10000.0f;
   float rms_eps = 1e-5f;
+  rope_kind rope = rope_kind::norm;
+  rope_scaling scaling;
+  bool tied_output = false;             // no separate output matrix: the embedding is reused
+  moe_params moe;
+  mla_params mla;
   uint64_t n_params = 0;
 };
 

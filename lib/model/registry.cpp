@@ -1,14 +1,44 @@
 #include "model/registry.hpp"
 
 #include "core/error.hpp"
+#include "model/hparams_gguf.hpp"
 
 namespace dianoia::detail {
+namespace {
+
+using factory = std::unique_ptr<model> (*)(const hparams&, const tensor_source&);
+struct entry {
+  std::string_view arch;
+  factory make;
+};
+constexpr entry k_architectures[] = {
+    {"llama", make_llama},
+};
+
+const entry* find(std::string_view arch) {
+  for (const auto& e : k_architectures)
+    if (e.arch == arch) return &e;
+  return nullptr;
+}
+
+}  // namespace
+
+bool architecture_supported(std::string_view arch) { return find(arch) != nullptr; }
+
+const char* supported_architectures() { return "llama"; }
+
+std::unique_ptr<model> create_model(const hparams& hp, const tensor_source& w) {
+  const entry* e = find(hp.arch);
+  if (!e) fail(errc::unsupported, "unknown model architecture '{}' (supported: {})", hp.arch, supported_architectures());
+  return e->make(hp, w);
+}
 
 std::unique_ptr<model> create_model(const gguf::file& f) {
   const auto arch = f.get_string("general.architecture");
   if (!arch) fail(errc::format, "'{}' has no general.architecture", f.name());
-  if (*arch == "llama") return make_llama(f);
-  fail(errc::unsupported, "unknown model architecture '{}' (supported: llama)", *arch);
+  if (!architecture_supported(*arch))
+    fail(errc::unsupported, "unknown model architecture '{}' (supported: {})", *arch, supported_architectures());
+  return create_model(hparams_from_gguf(f), f);
 }
 
 }  // namespace dianoia::detail

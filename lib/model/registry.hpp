@@ -1,17 +1,28 @@
-// Architecture dispatch: builds the model a GGUF file describes.
+// Architecture dispatch: builds the network that a set of hyper-parameters and tensors describe.
 #pragma once
 #include <memory>
+#include <string_view>
 
+#include "core/tensor.hpp"
 #include "gguf/gguf.hpp"
 #include "model/model.hpp"
 
 namespace dianoia::detail {
 
-// Reads general.architecture and builds that model over the file's tensors (which must outlive it).
-// error(unsupported) names an unknown architecture; error(format) names a missing or misshapen tensor.
+// True if create_model can build hp.arch.
+bool architecture_supported(std::string_view arch);
+// For messages: "llama, qwen2, qwen3".
+const char* supported_architectures();
+
+// Builds the model over `w`'s tensors (canonical GGUF names; they must outlive the model).
+// error(unsupported) names an unknown architecture; error(format) a missing or misshapen tensor.
+std::unique_ptr<model> create_model(const hparams& hp, const tensor_source& w);
+
+// A GGUF file: checks the architecture first (so an unknown one is named before any key is missing),
+// then hparams_from_gguf + create_model.
 std::unique_ptr<model> create_model(const gguf::file& f);
 
 // Per-architecture factories (lib/model/<arch>.cpp).
-std::unique_ptr<model> make_llama(const gguf::file& f);
+std::unique_ptr<model> make_llama(const hparams& hp, const tensor_source& w);
 
 }  // namespace dianoia::detail
