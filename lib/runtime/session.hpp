@@ -19,31 +19,63 @@ namespace dianoia::detail {
 
 enum class reasoning_mode { automatic, on, off };
 
-enum class stop_reason { none = 0, eos = 1, max_tokens = 2, context_full = 3, cancelled = 4, callback = 5 };
+enum class stop_reason {
+  none = 0, eos = 1, max_tokens = 2, context_full = 3, cancelled = 4, callback = 5, stop_string = 6
+};
 
 struct generate_options {
   int32_t max_tokens = 512;  // <= 0: until the context is full
   sampler_params sampling;
   reasoning_mode reasoning = reasoning_mode::automatic;
   int32_t max_reasoning_tokens = -1;  // < 0: unlimited
+  // Budget forcing (s1): while fewer reasoning tokens than this have been generated, an attempt to end
+  // the thought (the close tag, or an end-of-generation token) is replaced by `continue_text`, which the
+  // model then reads as its own thinking. Also guards against R1's empty "<think>\n\n</think>".
+  int32_t min_reasoning_tokens = 0;
+  std::string continue_text = "\nWait";
   std::string open_tag = "<think>";
   std::string close_tag = "</think>";
-  // Text injected when the reasoning budget runs out (the close tag must be in it).
-  std::string budget_close_text = "\n</think>\n\n";
-  bool ignore_eos = false;  // mask end-of-generation tokens (benchmarks)
+  // Injected (shown as reasoning) when max_reasoning_tokens runs out, before the close tag; e.g.
+  // "\n\nConsidering the limited time, I have to answer now.\n".
+  std::string wrap_up_text;
+  // Text that closes the thought at the budget; "" = "\n" + close_tag + "\n\n".
+  std::string budget_close_text;
+  std::vector<std::string> stop;  // stop strings, matched across token boundaries on the raw output
+  int32_t logprobs = -1;          // >= 0: token events carry the chosen logprob and this many alternatives
+  bool ignore_eos = false;        // mask end-of-generation tokens (benchmarks)
 };
 
 struct generation_stats {
   stop_reason stop = stop_reason::none;
   uint32_t prompt_tokens = 0;
-  uint32_t reasoning_tokens = 0;
-  uint32_t content_tokens = 0;
+  uint32_t prompt_reused = 0;     // prompt tokens whose KV came from the cache (prefix reuse)
+  uint32_t reasoning_tokens = 0;  // sampled tokens inside the thought
+  uint32_t content_tokens = 0;    // sampled tokens of the answer
+  uint32_t injected_tokens = 0;   // tokens the runtime fed (budget close, wrap-up, continuation)
+  std::string stop_string;        // the stop string that ended it (stop == stop_string)
   double prompt_seconds = 0;
   double generate_seconds = 0;
 };
 
+struct token_logprob {
+  int32_t id;
+  float logprob;
+};
+
+// One token that entered the context during generation.
+struct token_event {
+  int32_t id;
+  channel ch;            // the channel it was generated in (before the parser saw it)
+  bool is_tag;           // it is exactly the open or close tag: shown in neither channel
+  bool injected;         // fed by the runtime, not sampled (no logprobs then)
+  std::string_view piece;  // its bytes (may be part of a UTF-8 character)
+  float logprob;         // of the sampled token under the model's distribution (raw logits); 0 if injected
+  std::span<const token_logprob> top;  // the most likely alternatives, best first
+};
+
 // Receives text in order; return false to stop the generation.
 using text_sink = std::function<bool(channel, std::string_view)>;
+using token_sink = std::function<bool(const token_event&)>;
 
 class session {
  public:
@@ -53,23 +85,55 @@ class session {
   // Thread-safe; the running (or next) generate() stops before sampling another token.
   void cancel() { cancel_.store(true, std::memory_order_relaxed); }
 
-  // Evaluates `prompt` from an empty cache and generates. In automatic mode the output starts inside
-  // a thought when the prompt ends with the open tag (DeepSeek-R1's template), and a thought opened by
-  // the model is split out too; `allow_auto_reasoning=false` makes automatic behave as off (plain
-  // completion). Throws error(context_full) when the prompt does not fit, error(invalid_argument) for
-  // an empty prompt or an id outside the vocabulary.
+  // Evaluates `prompt` and generates. The KV cache of the previous call is reused up to the first token
+  // where the new prompt differs (a chat that grows turn by turn re-evaluates only the new turn).
+  // In automatic mode the output starts inside a thought when the prompt ends with the open tag
+  // (DeepSeek-R1's template), and a thought opened by the model is split out too;
+  // `allow_auto_reasoning=false` makes automatic behave as off (plain completion). Throws
+  // error(context_full) when the prompt does not fit, error(invalid_argument) for an empty prompt, an id
+  // outside the vocabulary or invalid options.
   generation_stats generate(std::span<const int32_t> prompt, const generate_options& opt, const text_sink& sink,
-                            bool allow_auto_reasoning = true);
+                            bool allow_auto_reasoning = true, const token_sink& tokens = {});
+
+  // n samples of one prompt. The prompt is evaluated once; each sample then decodes from the prompt's
+  // KV cache, overwriting the positions after it, so only one copy of the prompt's cache ever exists.
+  // Sample i draws with seed opt.sampling.seed + i. sink(i, ...) receives sample i's text; samples run
+  // one after another, in order. After the call the cache holds the prompt and the last sample.
+  using sample_sink = std::function<bool(uint32_t, channel, std::string_view)>;
+  std::vector<generation_stats> generate_samples(std::span<const int32_t> prompt, uint32_t n,
+                                                 const generate_options& opt, const sample_sink& sink,
+                                                 bool allow_auto_reasoning = true);
 
   // Evaluates tokens from an empty cache; returns the logits of the last n_logits positions.
   std::vector<float> eval_logits(std::span<const int32_t> tokens, size_t n_logits);
+
+  // Forgets the cached context (the next generate evaluates its whole prompt).
+  void reset() { n_past_ = 0; history_.clear(); }
 
   uint32_t n_ctx() const { return state_->n_ctx(); }
 
   // Prompt + generated (and injected) tokens of the last generate(), in context order.
   const std::vector<int32_t>& tokens() const { return history_; }
+  // How many of tokens() are in the KV cache (the last sampled token may not be).
+  uint32_t n_cached() const { return n_past_; }
+
+  // KV state, for session files: the cache of the first n_cached() tokens.
+  const model& net() const { return net_; }
+  forward_state& state() { return *state_; }
+  // Replaces the cached context (after the KV bytes were restored into state()).
+  void set_cached(std::vector<int32_t> tokens, uint32_t n_cached);
 
  private:
+  struct prepared {
+    std::vector<int32_t> prompt;
+    bool split = false;
+    bool in_thought = false;
+  };
+  prepared prepare(std::span<const int32_t> prompt, const generate_options& opt, bool allow_auto) const;
+  // Evaluates prompt, reusing the cached prefix; leaves the last position's logits in logits_.
+  uint32_t prefill(const std::vector<int32_t>& prompt);
+  generation_stats decode(const prepared& p, const generate_options& opt, sampler& smp, const text_sink& sink,
+                          const token_sink& tokens);
   bool prompt_opens_thought(std::span<const int32_t> prompt, const std::string& open_tag) const;
 
   const model& net_;
@@ -78,6 +142,7 @@ class session {
   std::vector<float> logits_;
   std::vector<int32_t> eog_ids_;
   std::vector<int32_t> history_;
+  uint32_t n_past_ = 0;
   std::atomic<bool> cancel_{false};
 };
 

@@ -11,95 +11,12 @@
 #include "core/error.hpp"
 #include "core/utf8.hpp"
 #include "runtime/session.hpp"
-#include "tokenizer/byte_level.hpp"
-#include "tokenizer/tokenizer.hpp"
+#include "runtime/scripted_model.hpp"
 
 using namespace dianoia::detail;
+using namespace dianoia::detail::testing;
 
 namespace {
-
-// Byte-level vocabulary: ids 0..255 are the single bytes, then the tags, an end token and a few words.
-struct test_vocab {
-  std::unique_ptr<tokenizer> tok;
-  int32_t think, end_think, eos;
-  std::vector<std::string> extra = {"<think>", "</think>", "<|end|>", "Hello", " world", "</", "think", ">"};
-  test_vocab() {
-    vocab_data v;
-    v.model = vocab_model::bpe;
-    v.pre = "gpt-2";
-    for (int b = 0; b < 256; ++b) {
-      std::string s;
-      byte_level_encode(std::string_view(reinterpret_cast<const char*>(&b), 1), s);
-      v.tokens.push_back(s);
-      v.types.push_back(token_type::normal);
-    }
-    for (auto& e : extra) {
-      std::string s;
-      const bool special = e[0] == '<' && e.size() > 2 && e.back() == '>' && e != "</";
-      if (special)
-        s = e;
-      else
-        byte_level_encode(e, s);
-      v.tokens.push_back(s);
-      v.types.push_back(e == "<|end|>" ? token_type::control : special ? token_type::user_defined : token_type::normal);
-    }
-    think = 256;
-    end_think = 257;
-    eos = 258;
-    v.eos = eos;
-    tok = tokenizer::from_vocab(std::move(v));
-  }
-  int32_t id(const std::string& piece) const { return *tok->find(tok_text(piece)); }
-  std::string tok_text(const std::string& piece) const {
-    if (piece[0] == '<' && piece.back() == '>' && piece.size() > 2) return piece;
-    std::string s;
-    byte_level_encode(piece, s);
-    return s;
-  }
-  std::vector<int32_t> bytes(std::string_view s) const {
-    std::vector<int32_t> out;
-    for (unsigned char c : s) out.push_back(c);
-    return out;
-  }
-};
-
-// Emits script[k] after the k-th forward call; after the script, the end token. Records every token
-// the decode loop feeds it, so tests can see injections.
-class scripted_model final : public model {
- public:
-  scripted_model(int32_t n_vocab, int32_t eos) : eos_(eos) {
-    hp_.arch = "scripted";
-    hp_.n_vocab = static_cast<uint32_t>(n_vocab);
-  }
-  std::vector<int32_t> script;
-  mutable std::vector<int32_t> fed;
-  mutable size_t calls = 0;
-  std::function<void(size_t)> on_forward;
-
-  const hparams& hp() const override { return hp_; }
-  std::unique_ptr<forward_state> new_state(uint32_t n_ctx, int, bool) const override {
-    return std::make_unique<state>(n_ctx);
-  }
-  void forward(forward_state& st, std::span<const int32_t> tokens, uint32_t pos, float* logits, bool) const override {
-    if (pos + tokens.size() > st.n_ctx()) fail(errc::context_full, "context full");
-    fed.insert(fed.end(), tokens.begin(), tokens.end());
-    if (on_forward) on_forward(calls);
-    const int32_t next = calls < script.size() ? script[calls] : eos_;
-    ++calls;
-    for (uint32_t i = 0; i < hp_.n_vocab; ++i) logits[i] = 0.0f;
-    logits[next] = 10.0f;
-  }
-
- private:
-  struct state final : forward_state {
-    explicit state(uint32_t n) : n_(n) {}
-    uint32_t n_ctx() const override { return n_; }
-    int n_threads() const override { return 1; }
-    uint32_t n_;
-  };
-  hparams hp_;
-  int32_t eos_;
-};
 
 struct run_result {
   std::string reasoning, content;
