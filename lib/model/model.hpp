@@ -77,6 +77,13 @@ class forward_state {
   virtual ~forward_state() = default;
   virtual uint32_t n_ctx() const = 0;
   virtual int n_threads() const = 0;
+
+  // The KV cache of positions [0, n) as bytes, for session files. The layout is the model's own; the
+  // file records the model's identity, so bytes are only ever read back into the same kind of state.
+  // Defaults: error(unsupported) (test doubles, models without a cache).
+  virtual size_t kv_bytes(uint32_t n) const;
+  virtual void kv_save(uint32_t n, uint8_t* out) const;
+  virtual void kv_load(uint32_t n, const uint8_t* in);
 };
 
 class model {
