@@ -83,4 +83,8 @@ struct json_limits {
 // error(format) "json: <what> at byte N (line L, column C)" for anything malformed or over a limit.
 json_value json_parse(std::string_view text, const json_limits& limits = {});
 
+// A JSON string literal for UTF-8 text: quotes, backslash and control characters escaped, everything
+// else passed through.
+std::string json_quote(std::string_view s);
+
 }  // namespace dianoia::detail

@@ -1,6 +1,7 @@
 // Test doubles for the decode loop: a byte-level vocabulary with reasoning tags, and models whose next
 // token the test decides (by forward call, or by the context so far).
 #pragma once
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <span>
@@ -131,6 +132,16 @@ class context_model final : public model {
     explicit state(uint32_t n) : n_(n) {}
     uint32_t n_ctx() const override { return n_; }
     int n_threads() const override { return 1; }
+    // The "KV cache" of this double is the context itself: 4 bytes per position.
+    size_t kv_bytes(uint32_t n) const override { return size_t{n} * 4; }
+    void kv_save(uint32_t n, uint8_t* out) const override {
+      if (n > ctx.size()) fail(errc::invalid_argument, "kv_save past the context");
+      std::memcpy(out, ctx.data(), size_t{n} * 4);
+    }
+    void kv_load(uint32_t n, const uint8_t* in) override {
+      ctx.resize(n);
+      std::memcpy(ctx.data(), in, size_t{n} * 4);
+    }
     uint32_t n_;
     std::vector<int32_t> ctx;
   };
