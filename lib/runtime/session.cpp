@@ -105,6 +105,23 @@ session::prepared session::prepare(std::span<const int32_t> prompt_in, const gen
   return p;
 }
 
+sampler session::make_sampler(sampler_params p, std::span<const int32_t> prompt) {
+  p.context_size = static_cast<int32_t>(state_->n_ctx());
+  const token_texts* texts = nullptr;
+  if (p.dry_multiplier > 0 && !p.dry_sequence_breakers.empty()) {
+    if (pieces_.empty()) {
+      pieces_.reserve(static_cast<size_t>(tok_.n_vocab()));
+      for (int32_t i = 0; i < tok_.n_vocab(); ++i) pieces_.push_back(tok_.token_bytes(i, true));
+      texts_.pieces = pieces_;
+      texts_.tokenize = [this](std::string_view t) { return tok_.encode(t, false, false); };
+    }
+    texts = &texts_;
+  }
+  sampler smp(p, texts);
+  smp.accept_prompt(prompt);
+  return smp;
+}
+
 uint32_t session::prefill(const std::vector<int32_t>& prompt) {
   // Reuse the cached prefix, but always evaluate at least the last prompt token: its logits are needed.
   size_t reuse = 0;
@@ -128,7 +145,7 @@ generation_stats session::generate(std::span<const int32_t> prompt_in, const gen
                                    const text_sink& sink, bool allow_auto_reasoning, const token_sink& tokens) {
   cancel_.store(false, std::memory_order_relaxed);
   const prepared p = prepare(prompt_in, opt, allow_auto_reasoning);
-  sampler smp(opt.sampling);
+  sampler smp = make_sampler(opt.sampling, p.prompt);
   const auto t0 = std::chrono::steady_clock::now();
   const uint32_t reused = prefill(p.prompt);
   const double prompt_seconds = seconds_since(t0);
@@ -157,7 +174,7 @@ std::vector<generation_stats> session::generate_samples(std::span<const int32_t>
     history_.resize(n_prompt);
     generate_options o = opt;
     o.sampling.seed = opt.sampling.seed + i;
-    sampler smp(o.sampling);
+    sampler smp = make_sampler(o.sampling, p.prompt);
     auto st = decode(p, o, smp, [&](channel ch, std::string_view t) { return sink(i, ch, t); }, {});
     st.prompt_reused = i == 0 ? reused : n_prompt;
     st.prompt_seconds = i == 0 ? prompt_seconds : 0;
@@ -201,6 +218,7 @@ generation_stats session::decode(const prepared& p, const generate_options& opt,
     top.clear();
     for (int32_t id : ids) tell(id, parser.state(), false, true, tok_.token_bytes(id, false), 0.0f);
     emit();
+    for (int32_t id : ids) smp.accept(id);
     net_.forward(*state_, ids, n_past_, logits_.data(), false);
     n_past_ += static_cast<uint32_t>(ids.size());
     history_.insert(history_.end(), ids.begin(), ids.end());

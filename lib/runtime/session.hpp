@@ -135,12 +135,17 @@ class session {
   generation_stats decode(const prepared& p, const generate_options& opt, sampler& smp, const text_sink& sink,
                           const token_sink& tokens);
   bool prompt_opens_thought(std::span<const int32_t> prompt, const std::string& open_tag) const;
+  // The sampler for one generation: the context window for penalties, token texts for DRY, and the
+  // prompt in the penalty history when asked.
+  sampler make_sampler(sampler_params p, std::span<const int32_t> prompt);
 
   const model& net_;
   const tokenizer& tok_;
   std::unique_ptr<forward_state> state_;
   std::vector<float> logits_;
   std::vector<int32_t> eog_ids_;
+  std::vector<std::string> pieces_;  // token texts, built on first use by DRY
+  token_texts texts_;
   std::vector<int32_t> history_;
   uint32_t n_past_ = 0;
   std::atomic<bool> cancel_{false};
