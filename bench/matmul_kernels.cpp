@@ -2,6 +2,8 @@
 // weights, GB/s of weights read) and prefill (M=64, GOP/s) for both prefill modes.
 //
 // Target bench_matmul_kernels. Run: bench_matmul_kernels [rounds]
+//   or: bench_matmul_kernels types [rounds]   -- BF16, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K (and Q4_0, Q8_0 for
+//   comparison): decode M=1 cold GB/s and prefill M=256 GOP/s (exact and sgemm modes), 1 and 2 threads
 //   or: bench_matmul_kernels decode [rounds]  -- only the M=1 shapes of SmolLM2-135M (Q4_1 layers, Q8_0
 //   output projection), warm (one copy, cache-resident if it fits) and cold (copies rotated through the arena).
 #include <algorithm>
@@ -29,17 +31,20 @@ void fill_weights(uint8_t* p, size_t bytes, ggml_type t, std::mt19937& rng) {
     std::memcpy(p + i, &r, std::min<size_t>(4, bytes - i));
   }
   const auto tr = ggml_traits(t);
-  if (t == ggml_type::f16) {
+  if (t == ggml_type::f16 || t == ggml_type::bf16) {
     for (size_t i = 0; i + 2 <= bytes; i += 2) {
-      const fp16_t h = f32_to_fp16((static_cast<float>(p[i] & 0x7f) - 64.f) / 512.f);
+      const float f = (static_cast<float>(p[i] & 0x7f) - 64.f) / 512.f;
+      const uint16_t h = t == ggml_type::f16 ? f32_to_fp16(f) : f32_to_bf16(f);
       std::memcpy(p + i, &h, 2);
     }
     return;
   }
-  const fp16_t d = f32_to_fp16(0.01f);
+  const fp16_t d = f32_to_fp16(t == ggml_type::q4_k || t == ggml_type::q5_k || t == ggml_type::q6_k ? 0.0005f : 0.01f);
+  const size_t d_at = t == ggml_type::q6_k ? 208 : 0;
+  const bool has_second = t == ggml_type::q4_1 || t == ggml_type::q5_1 || t == ggml_type::q4_k || t == ggml_type::q5_k;
   for (size_t b = 0; b + tr.block_bytes <= bytes; b += tr.block_bytes) {
-    std::memcpy(p + b, &d, 2);
-    if (t == ggml_type::q4_1) std::memcpy(p + b + 2, &d, 2);
+    std::memcpy(p + b + d_at, &d, 2);
+    if (has_second) std::memcpy(p + b + 2, &d, 2);
   }
 }
 double median(std::vector<double> v) {
@@ -89,20 +94,66 @@ int decode_shapes(int rounds, matmul_engine* const* engines, std::vector<uint8_t
   }
   return 0;
 }
+
+// Decode (cold) and M=256 prefill for the weight types of GGUF K-quant files, next to Q4_0/Q8_0.
+int type_table(int rounds, matmul_engine* const* engines, std::vector<uint8_t>& arena, std::vector<float>& x,
+               std::vector<float>& y, std::mt19937& rng) {
+  const int64_t shapes[][2] = {{1536, 1536}, {1536, 8960}, {8960, 1536}};
+  const ggml_type types[] = {ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k, ggml_type::q5_0, ggml_type::q5_1,
+                             ggml_type::bf16, ggml_type::q4_0, ggml_type::q8_0};
+  std::printf("decode M=1 cold (GB/s of weights, median / best of %d rounds) and prefill M=256 (GOP/s, median;\n"
+              "exact = llama.cpp numerics through the dot kernels, sgemm = dequantized tiles + oneDNN)\n", rounds);
+  std::printf("type  K     N      dec1T        dec2T        exact1T exact2T sgemm1T sgemm2T\n");
+  for (ggml_type t : types) {
+    fill_weights(arena.data(), arena.size(), t, rng);
+    for (auto& s : shapes) {
+      const int64_t K = s[0], N = s[1];
+      const size_t wb = ggml_row_bytes(t, K) * static_cast<size_t>(N);
+      const size_t stride = (wb + 4095) / 4096 * 4096;
+      const size_t copies = std::min<size_t>(arena.size() / stride, 4096);
+      std::vector<double> dec[2], pre[4];
+      for (int e = 0; e < 2; ++e) engines[e]->matmul({t, arena.data(), N, K}, x.data(), 1, y.data());
+      for (int r = 0; r < rounds; ++r) {
+        for (int e = 0; e < 2; ++e) {
+          const double t0 = now();
+          for (size_t i = 0; i < copies; ++i) engines[e]->matmul({t, arena.data() + i * stride, N, K}, x.data(), 1, y.data());
+          dec[e].push_back((now() - t0) / static_cast<double>(copies));
+        }
+        for (int mode = 0; mode < 2; ++mode)
+          for (int e = 0; e < 2; ++e) {
+            engines[e]->set_prefill_mode(mode ? prefill_mode::dequant_sgemm : prefill_mode::exact);
+            const double t0 = now();
+            engines[e]->matmul({t, arena.data(), N, K}, x.data(), 256, y.data());
+            pre[mode * 2 + e].push_back(now() - t0);
+          }
+      }
+      std::printf("%-5s %-5lld %-5lld", ggml_traits(t).name.data(), (long long)K, (long long)N);
+      for (auto& v : dec) std::printf("  %5.2f/%5.2f", wb / median(v) * 1e-9, wb / *std::min_element(v.begin(), v.end()) * 1e-9);
+      std::printf(" ");
+      for (auto& v : pre) std::printf(" %7.1f", 2.0 * 256 * K * N / median(v) * 1e-9);
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+  for (int e = 0; e < 2; ++e) engines[e]->set_prefill_mode(prefill_mode::exact);
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool decode_only = argc > 1 && std::strcmp(argv[1], "decode") == 0;
-  if (decode_only) --argc, ++argv;
+  const bool types_only = argc > 1 && std::strcmp(argv[1], "types") == 0;
+  if (decode_only || types_only) --argc, ++argv;
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
   thread_pool p1(1), p2(2);
   matmul_engine e1(p1), e2(p2);
   matmul_engine* engines[2] = {&e1, &e2};
   std::mt19937 rng(1);
   std::vector<uint8_t> arena(arena_bytes);
-  std::vector<float> x(64 * 8960), y(64 * 49152);
+  std::vector<float> x(256 * 8960), y(64 * 49152);
   for (auto& v : x) v = std::uniform_real_distribution<float>(-1, 1)(rng);
   if (decode_only) return decode_shapes(rounds, engines, arena, x, y, rng);
+  if (types_only) return type_table(rounds, engines, arena, x, y, rng);
   const int64_t shapes[][2] = {{576, 576}, {576, 1536}, {1536, 576}, {1536, 8960}, {8960, 1536}};
 
   std::printf("decode, M=1, cold (weights rotated through %zu MB), GB/s of weights read; median of %d rounds\n",

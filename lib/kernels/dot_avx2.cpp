@@ -328,7 +328,7 @@ gemv_fn gemv(ggml_type t) {
     case ggml_type::q8_0: return gemv_q<q8_0_rows>;
     case ggml_type::f16: return gemv_f16;
     case ggml_type::f32: return gemv_f32;
-    default: return nullptr;
+    default: return gemv_more(t);
   }
 }
 

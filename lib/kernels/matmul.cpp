@@ -25,6 +25,8 @@ matmul_engine::~matmul_engine() = default;
 bool matmul_engine::supports(ggml_type t) {
   switch (t) {
     case ggml_type::f32: case ggml_type::f16: case ggml_type::q4_0: case ggml_type::q4_1: case ggml_type::q8_0:
+    case ggml_type::bf16: case ggml_type::q5_0: case ggml_type::q5_1: case ggml_type::q4_k: case ggml_type::q5_k:
+    case ggml_type::q6_k:
       return true;
     default:
       return false;
@@ -46,14 +48,17 @@ void matmul_engine::matmul(const weight_view& w, const float* x, int64_t M, floa
   if (w.type == ggml_type::f32)
     return dnnl_->run(x, M, w.cols, static_cast<const float*>(w.data), w.cols, w.rows, y, w.rows);
   if (M > 1 && prefill_ == prefill_mode::dequant_sgemm) return matmul_dequant_sgemm(w, x, M, y);
-  if (M > 1 && w.type == ggml_type::f16) {
-    // Same numerics class as llama.cpp (activations rounded through half, products then exact in f32,
-    // f32 accumulation), but through oneDNN's sgemm on dequantized tiles: ~5x the row-by-row dots.
+  if (M > 1 && (w.type == ggml_type::f16 || w.type == ggml_type::bf16)) {
+    // Same numerics class as llama.cpp (activations rounded through half / bfloat16, products then exact
+    // in f32, f32 accumulation; llama.cpp itself switches to its tinyBLAS GEMM for batches, with yet
+    // another summation order), but through oneDNN's sgemm on dequantized tiles: ~5x the row-by-row dots.
     const size_t need = checked_mul(static_cast<size_t>(M * w.cols), sizeof(float), "matmul activations");
     if (act_.size() < need) act_.resize(need);
     auto* xr = reinterpret_cast<float*>(act_.data());
+    const bool bf = w.type == ggml_type::bf16;
     pool_.parallel_for(M, [&](int64_t b, int64_t e) {
-      round_row_through_fp16(x + b * w.cols, xr + b * w.cols, (e - b) * w.cols);
+      if (bf) round_row_through_bf16(x + b * w.cols, xr + b * w.cols, (e - b) * w.cols);
+      else round_row_through_fp16(x + b * w.cols, xr + b * w.cols, (e - b) * w.cols);
     });
     return matmul_dequant_sgemm(w, xr, M, y);
   }
@@ -77,6 +82,8 @@ void matmul_engine::matmul_dot(const weight_view& w, const float* x, int64_t M, 
       switch (at) {
         case ggml_type::q8_0: quantize_row_q8_0(xr, dst, K); break;
         case ggml_type::q8_1: quantize_row_q8_1(xr, dst, K); break;
+        case ggml_type::q8_k: quantize_row_q8_K(xr, dst, K); break;
+        case ggml_type::bf16: quantize_row_bf16(xr, dst, K); break;
         default: round_row_through_fp16(xr, static_cast<float*>(dst), K); break;
       }
     }

@@ -1,12 +1,13 @@
 // The one matrix-multiply entry point the model uses: y = x * W^T with W in its GGUF storage type.
 //
-// Numerics (default, prefill_mode::exact): llama.cpp's CPU path. Q4_0/Q8_0 weights meet activations
-// quantized to Q8_0 per 32-block, Q4_1 weights meet Q8_1, F16 weights meet activations rounded through
-// half precision; then the integer-exact block dots of kernels/dot.hpp. F32 weights go through oneDNN's
-// f32 GEMM (llama.cpp uses its own f32 GEMM there; both are plain f32 accumulation). F16 weights with
-// M > 1 are dequantized in tiles and multiplied by oneDNN's sgemm with the half-rounded activations: the
-// products are the same as llama.cpp's (exact in f32), only the f32 summation order differs, as it does
-// between llama.cpp's own F16 paths.
+// Numerics (default, prefill_mode::exact): llama.cpp's CPU path. Q4_0/Q5_0/Q8_0 weights meet activations
+// quantized to Q8_0 per 32-block, Q4_1/Q5_1 weights meet Q8_1, Q4_K/Q5_K/Q6_K meet Q8_K (per 256-block),
+// F16 weights meet activations rounded through half precision, BF16 weights activations rounded to
+// bfloat16; then the integer-exact block dots of kernels/dot.hpp. F32 weights go through oneDNN's
+// f32 GEMM (llama.cpp uses its own f32 GEMM there; both are plain f32 accumulation). F16 and BF16
+// weights with M > 1 are dequantized in tiles and multiplied by oneDNN's sgemm with the rounded
+// activations: the products are the same as llama.cpp's (exact in f32), only the f32 summation order
+// differs, as it does between llama.cpp's own F16/BF16 paths (vec_dot for one token, tinyBLAS for batches).
 //
 // prefill_mode::dequant_sgemm (opt-in, M > 1 only, quantized/F16 weights): weights are dequantized in
 // tiles of rows to f32 and multiplied with unquantized activations by oneDNN's sgemm. More accurate than
@@ -46,7 +47,7 @@ class matmul_engine {
   // Allocates only while growing scratch for a larger M*K than seen before (or a new oneDNN shape).
   void matmul(const weight_view& w, const float* x, int64_t M, float* y);
 
-  // F32, F16, Q4_0, Q4_1, Q8_0.
+  // F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K.
   static bool supports(ggml_type t);
 
   void set_prefill_mode(prefill_mode m) { prefill_ = m; }

@@ -40,9 +40,25 @@ inline std::vector<uint8_t> random_weights(std::mt19937& rng, detail::ggml_type 
     return w;
   }
   for (auto& b : w) b = static_cast<uint8_t>(byte(rng));
-  // Overwrite the scale fields with sane halves: d (and m) lead each block.
   const auto tr = ggml_traits(t);
   const size_t nblocks = w.size() / tr.block_bytes;
+  // K types: sane half scales over random quants, sub-block scales and mins. Q4_K/Q5_K lead with d and
+  // dmin (x = d*sc*q - dmin*mn, sc and mn up to 63); Q6_K ends with d (x = d*sc*(q-32), |sc| up to 128).
+  if (t == ggml_type::q4_k || t == ggml_type::q5_k || t == ggml_type::q6_k) {
+    for (size_t i = 0; i < nblocks; ++i) {
+      uint8_t* blk = w.data() + i * tr.block_bytes;
+      if (t == ggml_type::q6_k) {
+        const fp16_t d = f32_to_fp16(scale / 2048.f * ud(rng));
+        std::memcpy(blk + 208, &d, 2);
+      } else {
+        const fp16_t d = f32_to_fp16(scale / 256.f * ud(rng)), dmin = f32_to_fp16(scale / 256.f * ud(rng));
+        std::memcpy(blk, &d, 2);
+        std::memcpy(blk + 2, &dmin, 2);
+      }
+    }
+    return w;
+  }
+  // Overwrite the scale fields with sane halves: d (and m) lead each block.
   const float dscale = t == ggml_type::q8_0 ? scale / 64.f : scale / 8.f;
   for (size_t i = 0; i < nblocks; ++i) {
     uint8_t* blk = w.data() + i * tr.block_bytes;

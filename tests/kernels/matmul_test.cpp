@@ -30,17 +30,22 @@ naive_result naive(ggml_type t, const std::vector<uint8_t>& w, int64_t N, int64_
   std::vector<float> wf(static_cast<size_t>(N * K));
   for (int64_t n = 0; n < N; ++n) dequantize_row(t, w.data() + n * rb, wf.data() + n * K, K);
   naive_result r{std::vector<double>(static_cast<size_t>(M * N)), std::vector<double>(static_cast<size_t>(M * N))};
-  const bool q8 = !exact_activations && (t == ggml_type::q4_0 || t == ggml_type::q4_1 || t == ggml_type::q8_0);
-  const bool h = !exact_activations && t == ggml_type::f16;
+  const ggml_type at = dot_activation_type(t);
+  const bool q8 = !exact_activations && (at == ggml_type::q8_0 || at == ggml_type::q8_1 || at == ggml_type::q8_k);
+  const int64_t qb = at == ggml_type::q8_k ? 256 : 32;  // activation block
+  // Relative rounding of the activations: fp16 and bf16 half ulps; q8_0/q8_1 also round d to half.
+  const double rel = exact_activations ? 0.0
+                     : t == ggml_type::f16 ? std::ldexp(1.0, -11)
+                     : t == ggml_type::bf16 ? std::ldexp(1.0, -8)
+                     : at == ggml_type::q8_k ? 0.0 : std::ldexp(1.0, -11);
   for (int64_t m = 0; m < M; ++m) {
-    // Per-element activation error: half a q8 step (+ half-precision d), or half an fp16 ulp.
+    // Per-element activation error: half a q8 step (+ the rounding of d), or half an fp16/bf16 ulp.
     std::vector<double> xerr(static_cast<size_t>(K));
-    for (int64_t b = 0; b < K; b += 32) {
+    for (int64_t b = 0; b < K; b += qb) {
       double amax = 0;
-      for (int64_t j = b; j < std::min(K, b + 32); ++j) amax = std::max(amax, std::fabs(static_cast<double>(x[m * K + j])));
-      for (int64_t j = b; j < std::min(K, b + 32); ++j)
-        xerr[j] = q8 ? 0.51 * amax / 127.0 + amax * std::ldexp(1.0, -11) * 1.01
-                     : h ? std::fabs(x[m * K + j]) * std::ldexp(1.0, -11) : 0.0;
+      for (int64_t j = b; j < std::min(K, b + qb); ++j) amax = std::max(amax, std::fabs(static_cast<double>(x[m * K + j])));
+      for (int64_t j = b; j < std::min(K, b + qb); ++j)
+        xerr[j] = q8 ? 0.51 * amax / 127.0 + amax * rel * 1.01 + amax * 1e-6 : std::fabs(x[m * K + j]) * rel;
     }
     for (int64_t n = 0; n < N; ++n) {
       double s = 0, bound = 0, mag = 0;
@@ -65,7 +70,9 @@ TEST_CASE("matmul_engine matches an fp64 matmul for every type and M in {1, 3, 6
   for (int threads : {1, 2}) {
     thread_pool pool(threads);
     matmul_engine eng(pool);
-    for (ggml_type t : {ggml_type::f32, ggml_type::f16, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q8_0}) {
+    for (ggml_type t : {ggml_type::f32, ggml_type::f16, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q8_0,
+                        ggml_type::bf16, ggml_type::q5_0, ggml_type::q5_1, ggml_type::q4_k, ggml_type::q5_k,
+                        ggml_type::q6_k}) {
       REQUIRE(matmul_engine::supports(t));
       auto w = random_weights(rng, t, N, K);
       for (int64_t M : {1, 3, 64}) {
@@ -81,8 +88,8 @@ TEST_CASE("matmul_engine matches an fp64 matmul for every type and M in {1, 3, 6
         CHECK(bad == 0);
 
         // llama.cpp numerics: every output is exactly the reference block dot of the quantized row.
-        // (F16 with M > 1 goes through sgemm: same products, another summation order; fp64 check above.)
-        if (t != ggml_type::f32 && (t != ggml_type::f16 || M == 1)) {
+        // (F16/BF16 with M > 1 go through sgemm: same products, another summation order; fp64 check above.)
+        if (t != ggml_type::f32 && ((t != ggml_type::f16 && t != ggml_type::bf16) || M == 1)) {
           const ggml_type at = dot_activation_type(t);
           const size_t xrb = ggml_row_bytes(at, K), wrb = ggml_row_bytes(t, K);
           std::vector<uint8_t> a(xrb);
@@ -92,6 +99,8 @@ TEST_CASE("matmul_engine matches an fp64 matmul for every type and M in {1, 3, 6
             const float* xr = x.data() + m * K;
             if (at == ggml_type::q8_0) quantize_row_q8_0_ref(xr, a.data(), K);
             else if (at == ggml_type::q8_1) quantize_row_q8_1_ref(xr, a.data(), K);
+            else if (at == ggml_type::q8_k) quantize_row_q8_K(xr, a.data(), K);
+            else if (at == ggml_type::bf16) quantize_row_bf16_ref(xr, a.data(), K);
             else {
               for (int64_t k = 0; k < K; ++k) row[k] = fp16_to_f32(f32_to_fp16(xr[k]));
               std::memcpy(a.data(), row.data(), xrb);
@@ -120,10 +129,11 @@ TEST_CASE("matmul_engine matches an fp64 matmul for every type and M in {1, 3, 6
 
 TEST_CASE("matmul_engine: larger shapes, results independent of the thread count") {
   std::mt19937 rng(22);
-  const int64_t N = 1536, K = 576;
+  const int64_t N = 1536, K = 768;  // multi-block rows for the 256-element K types too
   thread_pool p1(1), p2(2);
   matmul_engine e1(p1), e2(p2);
-  for (ggml_type t : {ggml_type::q4_1, ggml_type::q4_0, ggml_type::q8_0, ggml_type::f16}) {
+  for (ggml_type t : {ggml_type::q4_1, ggml_type::q4_0, ggml_type::q8_0, ggml_type::f16, ggml_type::bf16,
+                      ggml_type::q5_0, ggml_type::q5_1, ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k}) {
     auto w = random_weights(rng, t, N, K);
     for (int64_t M : {1, 5}) {
       auto x = random_floats(rng, static_cast<size_t>(M * K));
@@ -140,13 +150,19 @@ TEST_CASE("matmul_engine errors") {
   matmul_engine eng(pool);
   std::vector<uint8_t> w(4096);
   std::vector<float> x(256), y(256);
-  CHECK_FALSE(matmul_engine::supports(ggml_type::q4_k));
+  CHECK_FALSE(matmul_engine::supports(ggml_type::q2_k));
   try {
-    eng.matmul({ggml_type::q5_0, w.data(), 2, 64}, x.data(), 1, y.data());
+    eng.matmul({ggml_type::q3_k, w.data(), 2, 256}, x.data(), 1, y.data());
     FAIL("no throw");
   } catch (const error& e) {
     CHECK(e.code() == errc::unsupported);
-    CHECK(std::string(e.what()).find("Q5_0") != std::string::npos);
+    CHECK(std::string(e.what()).find("Q3_K") != std::string::npos);
+  }
+  try {
+    eng.matmul({ggml_type::q4_k, w.data(), 2, 128}, x.data(), 1, y.data());  // K types need K % 256 == 0
+    FAIL("no throw");
+  } catch (const error& e) {
+    CHECK(e.code() == errc::format);
   }
   try {
     eng.matmul({ggml_type::q4_0, w.data(), 2, 48}, x.data(), 1, y.data());

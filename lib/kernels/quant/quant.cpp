@@ -103,7 +103,8 @@ bool dequantize_supports(ggml_type t) {
   switch (t) {
     case ggml_type::f32: case ggml_type::f16: case ggml_type::bf16: case ggml_type::q4_0:
     case ggml_type::q4_1: case ggml_type::q5_0: case ggml_type::q5_1: case ggml_type::q8_0:
-    case ggml_type::q8_1:
+    case ggml_type::q8_1: case ggml_type::q4_k: case ggml_type::q5_k: case ggml_type::q6_k:
+    case ggml_type::q8_k:
       return true;
     default:
       return false;
@@ -128,6 +129,7 @@ void dequantize_row(ggml_type t, const void* src, float* dst, int64_t n) {
     }
     case ggml_type::bf16: {
       const auto* h = static_cast<const uint16_t*>(src);
+      if (cpu_has_avx2()) return avx2::bf16_to_f32_row(h, dst, n);
       for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(h[i]);
       return;
     }
@@ -137,6 +139,10 @@ void dequantize_row(ggml_type t, const void* src, float* dst, int64_t n) {
     case ggml_type::q5_1: return dequant_q5_1(static_cast<const block_q5_1*>(src), dst, nb);
     case ggml_type::q8_0: return dequant_q8_0(static_cast<const block_q8_0*>(src), dst, nb);
     case ggml_type::q8_1: return dequant_q8_1(static_cast<const block_q8_1*>(src), dst, nb);
+    case ggml_type::q4_k: return dequantize_q4_k(src, dst, n / qk_k);
+    case ggml_type::q5_k: return dequantize_q5_k(src, dst, n / qk_k);
+    case ggml_type::q6_k: return dequantize_q6_k(src, dst, n / qk_k);
+    case ggml_type::q8_k: return dequantize_q8_k(src, dst, n / qk_k);
     default: break;
   }
 }
@@ -164,6 +170,20 @@ void quantize_row_q8_0(const float* x, void* dst, int64_t n) {
 void quantize_row_q8_1(const float* x, void* dst, int64_t n) {
   if (cpu_has_avx2()) return avx2::quantize_row_q8_1(x, dst, n);
   quantize_row_q8_1_ref(x, dst, n);
+}
+
+void quantize_row_bf16_ref(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<bf16_t*>(dst);
+  for (int64_t i = 0; i < n; ++i) y[i] = f32_to_bf16(x[i]);
+}
+
+void quantize_row_bf16(const float* x, void* dst, int64_t n) {
+  if (cpu_has_avx2()) return avx2::quantize_row_bf16(x, dst, n);
+  quantize_row_bf16_ref(x, dst, n);
+}
+
+void round_row_through_bf16(const float* x, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(f32_to_bf16(x[i]));
 }
 
 void round_row_through_fp16(const float* x, float* dst, int64_t n) {

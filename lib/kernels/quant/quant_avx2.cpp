@@ -82,6 +82,39 @@ void f32_to_fp16_row(const float* src, uint16_t* dst, int64_t n) {
   for (; i < n; ++i) dst[i] = to_half(src[i]);
 }
 
+// Round to nearest even by adding 0x7fff + (bit 16) and keeping the high half; NaN is quieted instead
+// (high half | 0x40), as f32_to_bf16 and ggml do.
+void quantize_row_bf16(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<uint16_t*>(dst);
+  const __m256i abs_mask = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+  const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1), quiet = _mm256_set1_epi32(64);
+  auto one8 = [&](__m256i u) {
+    const __m256i is_nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, abs_mask), inf);
+    const __m256i r = _mm256_srli_epi32(
+        _mm256_add_epi32(u, _mm256_add_epi32(bias, _mm256_and_si256(_mm256_srli_epi32(u, 16), one))), 16);
+    const __m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), quiet);
+    return _mm256_blendv_epi8(r, q, is_nan);
+  };
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i a = one8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i)));
+    const __m256i b = one8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i + 8)));
+    // packus works within 128-bit halves: [a0 b0 a1 b1] -> reorder the 64-bit quarters to [a0 a1 b0 b1].
+    const __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), p);
+  }
+  for (; i < n; ++i) y[i] = f32_to_bf16(x[i]);
+}
+
+void bf16_to_f32_row(const uint16_t* src, float* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_slli_epi32(w, 16));
+  }
+  for (; i < n; ++i) dst[i] = bf16_to_f32(src[i]);
+}
+
 void round_row_through_fp16(const float* x, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)

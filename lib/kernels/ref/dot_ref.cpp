@@ -65,8 +65,10 @@ float dot_float_lanes(const Load& wv, const float* x, int64_t k) {
 
 ggml_type dot_activation_type(ggml_type t) {
   switch (t) {
-    case ggml_type::q4_0: case ggml_type::q8_0: return ggml_type::q8_0;
-    case ggml_type::q4_1: return ggml_type::q8_1;
+    case ggml_type::q4_0: case ggml_type::q5_0: case ggml_type::q8_0: return ggml_type::q8_0;
+    case ggml_type::q4_1: case ggml_type::q5_1: return ggml_type::q8_1;
+    case ggml_type::q4_k: case ggml_type::q5_k: case ggml_type::q6_k: return ggml_type::q8_k;
+    case ggml_type::bf16: return ggml_type::bf16;
     default: return ggml_type::f32;
   }
 }
@@ -126,7 +128,7 @@ gemv_fn gemv(ggml_type t) {
     case ggml_type::q8_0: return gemv_q<dot_q8_0_q8_0>;
     case ggml_type::f16: return gemv_f16;
     case ggml_type::f32: return gemv_f32;
-    default: return nullptr;
+    default: return gemv_more(t);
   }
 }
 
