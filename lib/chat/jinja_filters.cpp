@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <utility>
 
 #include "chat/jinja_builtins.hpp"
+#include "chat/jinja_format.hpp"
 #include "chat/jinja_interp.hpp"
 #include "chat/jinja_text.hpp"
 
@@ -257,7 +259,20 @@ value f_round(interpreter&, const value& v, const call_args& a) {
   const int64_t precision = arg_int(a, 0, "precision", 0);
   const std::string method = arg_str(a, 1, "method").value_or("common");
   if (!v.is_number()) raise("round() needs a number, not {}", type_name(v));
-  if (method == "common" && v.is_int()) return value::integer(v.as_int());
+  if (method == "common" && v.is_int()) {
+    // Python's round(int, ndigits) stays an int; negative ndigits round half to even at 10**-ndigits.
+    if (precision >= 0) return value::integer(v.as_int());
+    if (precision < -18) return value::integer(0);
+    int64_t unit = 1;
+    for (int64_t k = 0; k < -precision; ++k) unit *= 10;
+    const int64_t x = v.as_int();
+    int64_t q = x / unit, r = x % unit;
+    if (r < 0) r += unit, --q;
+    if (2 * r > unit || (2 * r == unit && q % 2 != 0)) ++q;
+    int64_t out = 0;
+    if (__builtin_mul_overflow(q, unit, &out)) raise("integer overflow");
+    return value::integer(out);
+  }
   const double x = v.as_float();
   if (!std::isfinite(x)) return value::floating(x);
   if (method == "common") {
@@ -309,9 +324,19 @@ value f_reverse(interpreter& in, const value& v, const call_args&) {
   return value::list(std::move(items));
 }
 
+// The sort key of one item: the item, one attribute, or (jinja2's make_multi_attrgetter) a tuple of
+// the comma-separated attributes.
+value item_key(interpreter& in, const value& x, const std::optional<std::string>& attr, bool cs) {
+  if (!attr) return sort_key(x, cs);
+  if (attr->find(',') == std::string::npos) return sort_key(attr_path(in, x, *attr), cs);
+  list_t parts;
+  for (const auto& name : py_split(*attr, std::string(","), -1, false)) parts.push_back(sort_key(attr_path(in, x, name), cs));
+  return value::tuple(std::move(parts));
+}
+
 void sort_values(interpreter& in, list_t& items, bool reverse, bool cs, const std::optional<std::string>& attr) {
   std::vector<std::pair<value, value>> keyed;
-  for (auto& x : items) keyed.emplace_back(sort_key(attr ? attr_path(in, x, *attr) : x, cs), std::move(x));
+  for (auto& x : items) keyed.emplace_back(item_key(in, x, attr, cs), std::move(x));
   in.charge(keyed.size() * 8);
   std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& p, const auto& q) {
     return reverse ? compare(q.first, p.first) < 0 : compare(p.first, q.first) < 0;
@@ -424,12 +449,143 @@ value f_attr(interpreter& in, const value& v, const call_args& a) {
 
 value f_pprint(interpreter&, const value& v, const call_args&) { return value::string(repr(v)); }
 
+value f_format(interpreter& in, const value& v, const call_args& a) {
+  if (!a.pos.empty() && !a.kw.empty()) raise("can't handle positional and keyword arguments at the same time");
+  value args;
+  if (!a.kw.empty()) {
+    dict_t d;
+    for (const auto& [k, x] : a.kw) d.set(value::string(k), x);
+    args = value::dict(std::move(d));
+  } else {
+    args = value::tuple(a.pos);
+  }
+  std::string r = py_percent_format(str_arg_of(v), args);
+  in.charge(r.size() / 16);
+  return value::string(std::move(r));
+}
+
+value f_batch(interpreter& in, const value& v, const call_args& a) {
+  const int64_t n = arg_int(a, 0, "linecount", 0);
+  if (n <= 0) raise("batch() needs a positive line count");
+  const value* fill = a.get(1, "fill_with");
+  list_t out, cur;
+  for (auto& x : as_items(in, v)) {
+    if (static_cast<int64_t>(cur.size()) == n) out.push_back(value::list(std::exchange(cur, {})));
+    cur.push_back(std::move(x));
+  }
+  if (!cur.empty()) {
+    if (fill && !fill->is_none()) {
+      while (static_cast<int64_t>(cur.size()) < n) cur.push_back(*fill);
+    }
+    out.push_back(value::list(std::move(cur)));
+  }
+  return value::list(std::move(out));
+}
+
+value f_slice(interpreter& in, const value& v, const call_args& a) {
+  const int64_t slices = arg_int(a, 0, "slices", 0);
+  if (slices <= 0) raise("slice() needs a positive number of slices");
+  if (slices > static_cast<int64_t>(max_list_items)) raise("list exceeds {} items", max_list_items);
+  const value* fill = a.get(1, "fill_with");
+  const list_t seq = as_items(in, v);
+  const auto n = static_cast<int64_t>(seq.size());
+  const int64_t per = n / slices, extra = n % slices;
+  in.charge(static_cast<uint64_t>(slices));
+  list_t out;
+  int64_t offset = 0;
+  for (int64_t k = 0; k < slices; ++k) {
+    const int64_t start = offset + k * per;
+    if (k < extra) ++offset;
+    const int64_t end = offset + (k + 1) * per;
+    list_t part(seq.begin() + start, seq.begin() + end);
+    if (fill && !fill->is_none() && k >= extra) part.push_back(*fill);
+    out.push_back(value::list(std::move(part)));
+  }
+  return value::list(std::move(out));
+}
+
+value f_center(interpreter&, const value& v, const call_args& a) {
+  const std::string s = str_arg_of(v);
+  const int64_t width = arg_int(a, 0, "width", 80);
+  if (width > static_cast<int64_t>(max_string_bytes)) raise("string result exceeds the size limit of {} bytes", max_string_bytes);
+  const auto len = static_cast<int64_t>(char_count(s));
+  if (width <= len) return value::string(s);
+  const auto marg = static_cast<size_t>(width - len);
+  const size_t left = marg / 2 + (marg & static_cast<size_t>(width) & 1);
+  return value::string(std::string(left, ' ') + s + std::string(marg - left, ' '));
+}
+
+value f_truncate(interpreter&, const value& v, const call_args& a) {
+  const std::string s = str_arg_of(v);
+  const int64_t length = arg_int(a, 0, "length", 255);
+  const bool killwords = arg_bool(a, 1, "killwords", false);
+  const std::string end = arg_str(a, 2, "end").value_or("...");
+  const int64_t leeway = arg_int(a, 3, "leeway", 5);  // jinja2's default truncate.leeway policy
+  const auto end_len = static_cast<int64_t>(char_count(end));
+  if (length < end_len) raise("expected length >= {}, got {}", end_len, length);
+  if (leeway < 0) raise("expected leeway >= 0, got {}", leeway);
+  const auto off = char_offsets(s);
+  const auto n = static_cast<int64_t>(off.size() - 1);
+  if (n <= length + leeway) return value::string(s);
+  std::string head = s.substr(0, off[static_cast<size_t>(length - end_len)]);
+  if (!killwords) head = py_split(head, std::string(" "), 1, true).front();
+  return value::string(head + end);
+}
+
+// groupby's result items: a (grouper, list) tuple with those two names as attributes.
+class group_tuple final : public object {
+ public:
+  group_tuple(value grouper, value items) : items_{std::move(grouper), std::move(items)} {}
+  std::string_view type_name() const override { return "_GroupTuple"; }
+  value get_attr(std::string_view name) const override {
+    if (name == "grouper") return items_[0];
+    if (name == "list") return items_[1];
+    return value::undefined(std::string(name));
+  }
+  const list_t* sequence() const override { return &items_; }
+  std::string to_str() const override { return repr(value::tuple(items_)); }
+
+ private:
+  list_t items_;
+};
+
+value f_groupby(interpreter& in, const value& v, const call_args& a) {
+  const value* attr_v = a.get(0, "attribute");
+  if (!attr_v) raise("groupby() needs an attribute");
+  const std::string attr = to_str(*attr_v);
+  const value* def = a.get(1, "default");
+  const bool cs = arg_bool(a, 2, "case_sensitive", false);
+  auto key_of = [&](const value& x) {
+    value k = attr_path(in, x, attr);
+    if (k.is_undefined() && def) k = *def;
+    return k;
+  };
+  list_t items = as_items(in, v);
+  std::vector<std::pair<value, value>> keyed;
+  for (auto& x : items) keyed.emplace_back(sort_key(key_of(x), cs), std::move(x));
+  in.charge(keyed.size() * 8);
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& p, const auto& q) { return compare(p.first, q.first) < 0; });
+  list_t out;
+  for (size_t k = 0; k < keyed.size();) {
+    size_t e = k;
+    list_t members;
+    while (e < keyed.size() && equals(keyed[e].first, keyed[k].first)) members.push_back(keyed[e++].second);
+    // Case-insensitive groups are named by their first member's own key, not the folded one.
+    value grouper = cs ? keyed[k].first : key_of(members.front());
+    out.push_back(value::object(std::make_shared<group_tuple>(std::move(grouper), value::list(std::move(members)))));
+    k = e;
+  }
+  return value::list(std::move(out));
+}
+
 struct filter_entry {
   std::string_view name;
   filter_fn fn;
 };
 constexpr filter_entry filters[] = {
-    {"abs", f_abs},           {"attr", f_attr},           {"capitalize", f_capitalize}, {"count", f_length},
+    {"abs", f_abs},           {"attr", f_attr},           {"batch", f_batch},           {"capitalize", f_capitalize},
+    {"center", f_center},     {"count", f_length},        {"format", f_format},         {"groupby", f_groupby},
+    {"slice", f_slice},       {"truncate", f_truncate},
     {"d", f_default},         {"default", f_default},     {"dictsort", f_dictsort},     {"e", f_escape},
     {"escape", f_escape},     {"first", f_first},         {"float", f_float},           {"forceescape", f_escape},
     {"indent", f_indent},     {"int", f_int},             {"items", f_items},           {"join", f_join},

@@ -15,6 +15,10 @@ class loop_object final : public object, public std::enable_shared_from_this<loo
  public:
   std::shared_ptr<list_t> items;
   size_t index0 = 0;
+  // loop.changed(*args): true when the arguments differ from the previous call's (jinja2 keeps them
+  // per loop, starting from a marker equal to nothing).
+  bool has_last = false;
+  value last_changed;
 
   std::string_view type_name() const override { return "LoopContext"; }
   value get_attr(std::string_view name) const override {
@@ -32,6 +36,10 @@ class loop_object final : public object, public std::enable_shared_from_this<loo
     if (name == "depth0") return value::integer(0);
     if (name == "previtem") return i > 0 ? (*items)[index0 - 1] : value::undefined("previtem");
     if (name == "nextitem") return i + 1 < n ? (*items)[index0 + 1] : value::undefined("nextitem");
+    if (name == "changed") {
+      auto self = std::const_pointer_cast<loop_object>(shared_from_this());
+      return value::object(std::make_shared<native_function>("changed", &changed, value::object(self)));
+    }
     if (name == "cycle") {
       auto self = std::const_pointer_cast<loop_object>(shared_from_this());
       return value::object(std::make_shared<native_function>("cycle", &cycle, value::object(self)));
@@ -40,6 +48,14 @@ class loop_object final : public object, public std::enable_shared_from_this<loo
   }
 
  private:
+  static value changed(interpreter&, const value& self, const call_args& args) {
+    auto& loop = static_cast<loop_object&>(self.obj());
+    value now = value::tuple(args.pos);
+    if (loop.has_last && equals(loop.last_changed, now)) return value::boolean(false);
+    loop.has_last = true;
+    loop.last_changed = std::move(now);
+    return value::boolean(true);
+  }
   static value cycle(interpreter&, const value& self, const call_args& args) {
     if (args.pos.empty()) raise("no items for cycling given");
     const auto& loop = static_cast<const loop_object&>(self.obj());
@@ -278,6 +294,12 @@ interpreter::flow interpreter::exec_for(const stmt& s) {
   }
   auto loop = std::make_shared<loop_object>();
   loop->items = items;
+  // loop.changed() keeps its last arguments, which could hold the loop itself: drop them when the
+  // loop ends, however it ends.
+  struct forget_changed {
+    loop_object& l;
+    ~forget_changed() { l.last_changed = value(); }
+  } forget{*loop};
   const value loop_value = value::object(loop);
   for (size_t k = 0; k < items->size(); ++k) {
     if (++iterations_ > limits_.max_iterations) {
@@ -304,7 +326,9 @@ void interpreter::assign(const expr& target, const value& v) {
       scope_->set(target.name, v);
       return;
     case ex::tuple: {
-      if (!v.is_sequence() && !v.is_string() && !v.is_dict()) raise("cannot unpack non-sequence {}", type_name(v));
+      if (!v.is_sequence() && !v.is_string() && !v.is_dict() && !(v.is_object() && v.obj().sequence())) {
+        raise("cannot unpack non-sequence {}", type_name(v));
+      }
       const list_t items = iterate(v);
       if (items.size() != target.args.size()) {
         raise("cannot unpack {} values into {} names", items.size(), target.args.size());
@@ -451,6 +475,11 @@ value interpreter::get_item(const value& obj, const value& key) {
     }
     case vkind::object:
       if (key.is_string()) return obj.obj().get_attr(key.str());
+      if (const list_t* items = obj.obj().sequence(); items && key.is_int()) {
+        int64_t i = key.as_int();
+        if (i < 0) i += static_cast<int64_t>(items->size());
+        if (i >= 0 && i < static_cast<int64_t>(items->size())) return (*items)[static_cast<size_t>(i)];
+      }
       return value::undefined();
     default:
       return value::undefined();

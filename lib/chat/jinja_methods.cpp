@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "chat/jinja_builtins.hpp"
+#include "chat/jinja_format.hpp"
 #include "chat/jinja_interp.hpp"
 #include "chat/jinja_text.hpp"
 
@@ -97,19 +98,170 @@ value m_replace(interpreter& in, const value& s, const call_args& a) {
   return value::string(std::move(r));
 }
 
-value m_find(interpreter&, const value& s, const call_args& a) {
-  return value::integer(py_find(s.str(), req_str(a, 0, "sub"), false));
+// The byte range of s[start:end] (character indices, Python slice rules) and its first character index.
+struct char_range {
+  size_t begin, end;
+  int64_t first_char;
+};
+char_range range_of(const std::string& s, const call_args& a, size_t first_arg) {
+  const auto off = char_offsets(s);
+  const auto n = static_cast<int64_t>(off.size() - 1);
+  auto bound = [&](size_t i, std::string_view name, int64_t def) {
+    int64_t v = opt_int(a, i, name, def);
+    if (v < 0) v += n;
+    return std::clamp<int64_t>(v, 0, n);
+  };
+  const int64_t b = bound(first_arg, "start", 0);
+  const int64_t e = std::max(b, bound(first_arg + 1, "end", n));
+  return {off[static_cast<size_t>(b)], off[static_cast<size_t>(e)], b};
 }
-value m_rfind(interpreter&, const value& s, const call_args& a) {
-  return value::integer(py_find(s.str(), req_str(a, 0, "sub"), true));
+
+int64_t find_in(const value& s, const call_args& a, bool from_right) {
+  const std::string& sub = req_str(a, 0, "sub");
+  const char_range r = range_of(s.str(), a, 1);
+  const int64_t i = py_find(std::string_view(s.str()).substr(r.begin, r.end - r.begin), sub, from_right);
+  return i < 0 ? -1 : i + r.first_char;
 }
+value m_find(interpreter&, const value& s, const call_args& a) { return value::integer(find_in(s, a, false)); }
+value m_rfind(interpreter&, const value& s, const call_args& a) { return value::integer(find_in(s, a, true)); }
 value m_str_index(interpreter&, const value& s, const call_args& a) {
-  const int64_t i = py_find(s.str(), req_str(a, 0, "sub"), false);
+  const int64_t i = find_in(s, a, false);
+  if (i < 0) raise("substring not found");
+  return value::integer(i);
+}
+value m_str_rindex(interpreter&, const value& s, const call_args& a) {
+  const int64_t i = find_in(s, a, true);
   if (i < 0) raise("substring not found");
   return value::integer(i);
 }
 value m_str_count(interpreter&, const value& s, const call_args& a) {
-  return value::integer(py_count(s.str(), req_str(a, 0, "sub")));
+  const char_range r = range_of(s.str(), a, 1);
+  return value::integer(py_count(std::string_view(s.str()).substr(r.begin, r.end - r.begin), req_str(a, 0, "sub")));
+}
+
+value m_format(interpreter& in, const value& s, const call_args& a) {
+  std::string r = py_str_format(s.str(), a);
+  in.charge(r.size() / 16);
+  return value::string(std::move(r));
+}
+
+value partition_impl(const value& s, const call_args& a, bool from_right) {
+  const std::string& sep = req_str(a, 0, "sep");
+  if (sep.empty()) raise("empty separator");
+  const std::string& t = s.str();
+  const size_t p = from_right ? t.rfind(sep) : t.find(sep);
+  if (p == std::string::npos) {
+    return from_right ? value::tuple({value::string(""), value::string(""), s})
+                      : value::tuple({s, value::string(""), value::string("")});
+  }
+  return value::tuple({value::string(t.substr(0, p)), value::string(sep), value::string(t.substr(p + sep.size()))});
+}
+value m_partition(interpreter&, const value& s, const call_args& a) { return partition_impl(s, a, false); }
+value m_rpartition(interpreter&, const value& s, const call_args& a) { return partition_impl(s, a, true); }
+
+// Width arguments of the padding methods, bounded like every string result.
+size_t pad_width(const call_args& a) {
+  const int64_t w = opt_int(a, 0, "width", 0);
+  if (w > static_cast<int64_t>(max_string_bytes)) raise("string result exceeds the size limit of {} bytes", max_string_bytes);
+  return static_cast<size_t>(std::max<int64_t>(w, 0));
+}
+std::string fill_char(const call_args& a) {
+  const auto f = opt_str(a, 1, "fillchar");
+  if (!f) return " ";
+  if (char_count(*f) != 1) raise("The fill character must be exactly one character long");
+  return *f;
+}
+std::string repeat(const std::string& f, size_t n) {
+  std::string out;
+  for (size_t k = 0; k < n; ++k) out += f;
+  return out;
+}
+value justify(const value& s, const call_args& a, char how) {
+  const size_t width = pad_width(a);
+  const std::string fill = fill_char(a);
+  const size_t len = char_count(s.str());
+  if (width <= len) return s;
+  const size_t marg = width - len;
+  if (how == '<') return value::string(s.str() + repeat(fill, marg));
+  if (how == '>') return value::string(repeat(fill, marg) + s.str());
+  // CPython's centring rule: the odd column goes left only when both margin and width are odd.
+  const size_t left = marg / 2 + (marg & width & 1);
+  return value::string(repeat(fill, left) + s.str() + repeat(fill, marg - left));
+}
+value m_ljust(interpreter&, const value& s, const call_args& a) { return justify(s, a, '<'); }
+value m_rjust(interpreter&, const value& s, const call_args& a) { return justify(s, a, '>'); }
+value m_center(interpreter&, const value& s, const call_args& a) { return justify(s, a, '^'); }
+value m_zfill(interpreter&, const value& s, const call_args& a) {
+  const size_t width = pad_width(a);
+  const std::string& t = s.str();
+  const size_t len = char_count(t);
+  if (width <= len) return s;
+  const size_t sign = !t.empty() && (t[0] == '+' || t[0] == '-') ? 1 : 0;
+  return value::string(t.substr(0, sign) + std::string(width - len, '0') + t.substr(sign));
+}
+
+value m_swapcase(interpreter&, const value& s, const call_args&) {
+  const std::string& t = s.str();
+  const auto off = char_offsets(t);
+  std::string out;
+  for (size_t k = 0; k + 1 < off.size(); ++k) {
+    const std::string c = t.substr(off[k], off[k + 1] - off[k]);
+    const std::string u = py_upper(c);
+    out += u != c ? u : py_lower(c);
+  }
+  return value::string(std::move(out));
+}
+value m_casefold(interpreter&, const value& s, const call_args&) {
+  return value::string(py_replace(py_lower(s.str()), "\xc3\x9f", "ss", -1));  // ß folds to "ss"
+}
+value m_removeprefix(interpreter&, const value& s, const call_args& a) {
+  const std::string& p = req_str(a, 0, "prefix");
+  return s.str().compare(0, p.size(), p) == 0 ? value::string(s.str().substr(p.size())) : s;
+}
+value m_removesuffix(interpreter&, const value& s, const call_args& a) {
+  const std::string& p = req_str(a, 0, "suffix");
+  const std::string& t = s.str();
+  if (p.empty() || p.size() > t.size() || t.compare(t.size() - p.size(), p.size(), p) != 0) return s;
+  return value::string(t.substr(0, t.size() - p.size()));
+}
+value m_istitle(interpreter&, const value& s, const call_args&) {
+  const std::string& t = s.str();
+  const auto off = char_offsets(t);
+  bool prev_cased = false, any = false;
+  for (size_t k = 0; k + 1 < off.size(); ++k) {
+    const std::string c = t.substr(off[k], off[k + 1] - off[k]);
+    const bool upper = py_lower(c) != c, lower = py_upper(c) != c;
+    if (upper) {
+      if (prev_cased) return value::boolean(false);
+      prev_cased = any = true;
+    } else if (lower) {
+      if (!prev_cased) return value::boolean(false);
+      prev_cased = any = true;
+    } else {
+      prev_cased = false;
+    }
+  }
+  return value::boolean(any);
+}
+value m_expandtabs(interpreter&, const value& s, const call_args& a) {
+  const int64_t size = std::clamp<int64_t>(opt_int(a, 0, "tabsize", 8), 0, 1024);
+  const std::string& t = s.str();
+  const auto off = char_offsets(t);
+  std::string out;
+  int64_t col = 0;
+  for (size_t k = 0; k + 1 < off.size(); ++k) {
+    const char c = t[off[k]];
+    if (c == '\t') {
+      const int64_t n = size ? size - col % size : 0;
+      out.append(static_cast<size_t>(n), ' ');
+      col += n;
+    } else {
+      out.append(t, off[k], off[k + 1] - off[k]);
+      col = c == '\n' || c == '\r' ? 0 : col + 1;
+    }
+    if (out.size() > max_string_bytes) raise("string result exceeds the size limit of {} bytes", max_string_bytes);
+  }
+  return value::string(std::move(out));
 }
 
 value m_join(interpreter& in, const value& s, const call_args& a) {
@@ -155,6 +307,10 @@ value m_items(interpreter& in, const value& d, const call_args&) {
   for (const auto& [k, v] : d.dict().entries) out.push_back(value::tuple({k, v}));
   in.charge(out.size());
   return value::list(std::move(out));
+}
+value m_copy(interpreter& in, const value& d, const call_args&) {
+  in.charge(d.dict().size());
+  return value::dict(d.dict());
 }
 value m_keys(interpreter& in, const value& d, const call_args&) {
   list_t out;
@@ -207,9 +363,15 @@ constexpr method_entry str_methods[] = {
     {"index", m_str_index},       {"count", m_str_count},       {"join", m_join},
     {"isdigit", char_class<is_digit>}, {"isalpha", char_class<is_alpha>}, {"isalnum", char_class<is_alnum>},
     {"isspace", char_class<is_space>}, {"isupper", m_isupper},  {"islower", m_islower},
+    {"isnumeric", char_class<is_digit>}, {"isdecimal", char_class<is_digit>}, {"istitle", m_istitle},
+    {"format", m_format},         {"partition", m_partition},   {"rpartition", m_rpartition},
+    {"ljust", m_ljust},           {"rjust", m_rjust},           {"center", m_center},
+    {"zfill", m_zfill},           {"swapcase", m_swapcase},     {"casefold", m_casefold},
+    {"removeprefix", m_removeprefix}, {"removesuffix", m_removesuffix}, {"rindex", m_str_rindex},
+    {"expandtabs", m_expandtabs},
 };
 constexpr method_entry dict_methods[] = {
-    {"get", m_get}, {"items", m_items}, {"keys", m_keys}, {"values", m_values},
+    {"get", m_get}, {"items", m_items}, {"keys", m_keys}, {"values", m_values}, {"copy", m_copy},
 };
 constexpr method_entry list_methods[] = {
     {"append", m_append}, {"index", m_list_index}, {"count", m_list_count},
@@ -281,15 +443,33 @@ value g_dict(interpreter&, const value&, const call_args& a) {
   return value::dict(std::move(d));
 }
 
+value g_fromkeys(interpreter& in, const value&, const call_args& a) {
+  if (a.pos.empty() || a.pos.size() > 2) raise("fromkeys expected 1 or 2 arguments, got {}", a.pos.size());
+  dict_t d;
+  const value fill = a.pos.size() > 1 ? a.pos[1] : value::none();
+  for (const auto& k : iterate(a.pos[0])) d.set(k, fill);
+  in.charge(d.size());
+  return value::dict(std::move(d));
+}
+
+// HF's TemplateDict: callable as dict(...) and offering dict.fromkeys, nothing else.
+class dict_global final : public object {
+ public:
+  std::string_view type_name() const override { return "TemplateDict"; }
+  bool is_callable() const override { return true; }
+  value call(interpreter& in, const call_args& args) override { return g_dict(in, value(), args); }
+  value get_attr(std::string_view name) const override {
+    if (name == "fromkeys") return value::object(std::make_shared<native_function>("fromkeys", g_fromkeys));
+    return value::undefined(std::string(name));
+  }
+};
+
 value g_raise_exception(interpreter&, const value&, const call_args& a) {
   throw eval_error(a.pos.empty() ? std::string("raise_exception() called") : to_str(a.pos[0]));
 }
 
-value g_strftime_now(interpreter&, const value&, const call_args& a) {
+value format_time(const std::tm& tm, const call_args& a) {
   if (a.pos.empty() || !a.pos[0].is_string()) raise("strftime_now() needs a format string");
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&now, &tm);
   const std::string& f = a.pos[0].str();
   if (f.empty()) return value::string("");
   std::string buf(f.size() * 8 + 64, '\0');
@@ -299,7 +479,39 @@ value g_strftime_now(interpreter&, const value&, const call_args& a) {
   return value::string(std::move(buf));
 }
 
+value g_strftime_now(interpreter&, const value&, const call_args& a) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  return format_time(tm, a);
+}
+
+// The fixed clock travels as the bound receiver: a tuple of the std::tm fields.
+value g_strftime_fixed(interpreter&, const value& self, const call_args& a) {
+  const auto& f = self.items();
+  std::tm tm{};
+  int* fields[] = {&tm.tm_sec, &tm.tm_min, &tm.tm_hour, &tm.tm_mday, &tm.tm_mon, &tm.tm_year, &tm.tm_wday, &tm.tm_yday, &tm.tm_isdst};
+  for (size_t k = 0; k < std::size(fields); ++k) *fields[k] = static_cast<int>(f[k].as_int());
+  return format_time(tm, a);
+}
+
 }  // namespace
+
+value strftime_now_function(const std::tm* fixed) {
+  if (!fixed) return value::object(std::make_shared<native_function>("strftime_now", g_strftime_now));
+  // timegm normalises the fields and fills in the weekday and day of the year, as Python derives them
+  // from the date.
+  std::tm t = *fixed;
+  timegm(&t);
+  t.tm_isdst = fixed->tm_isdst;
+  fixed = &t;
+  list_t f;
+  for (int x : {fixed->tm_sec, fixed->tm_min, fixed->tm_hour, fixed->tm_mday, fixed->tm_mon, fixed->tm_year,
+                fixed->tm_wday, fixed->tm_yday, fixed->tm_isdst}) {
+    f.push_back(value::integer(x));
+  }
+  return value::object(std::make_shared<native_function>("strftime_now", g_strftime_fixed, value::tuple(std::move(f))));
+}
 
 value find_method(const value& self, std::string_view name) {
   switch (self.kind()) {
@@ -318,7 +530,7 @@ std::vector<std::pair<std::string, value>> builtin_globals() {
   };
   add("range", g_range);
   add("namespace", g_namespace);
-  add("dict", g_dict);
+  g.emplace_back("dict", value::object(std::make_shared<dict_global>()));
   add("raise_exception", g_raise_exception);
   add("strftime_now", g_strftime_now);
   return g;

@@ -136,10 +136,28 @@ std::string py_strip(std::string_view s, const std::optional<std::string>& chars
 }
 
 std::string py_upper(std::string_view s) {
-  return map_chars(s, [](uint32_t c, size_t) { return to_upper_cp(c); });
+  std::string out = map_chars(s, [](uint32_t c, size_t) { return to_upper_cp(c); });
+  // ß has no single-letter capital: Python upper-cases it to "SS".
+  if (out.find("\xc3\x9f") != std::string::npos) out = py_replace(out, "\xc3\x9f", "SS", -1);
+  return out;
 }
 std::string py_lower(std::string_view s) {
-  return map_chars(s, [](uint32_t c, size_t) { return to_lower_cp(c); });
+  if (s.find("\xce\xa3") == std::string_view::npos) {
+    return map_chars(s, [](uint32_t c, size_t) { return to_lower_cp(c); });
+  }
+  // Capital sigma becomes final sigma at the end of a word (after a cased letter, before none), as in
+  // Python (Unicode's Final_Sigma, without its case-ignorable skipping).
+  const auto off = char_offsets(s);
+  auto cased_at = [&](size_t k) {
+    if (k + 1 >= off.size()) return false;
+    const ch c = char_at(s, off[k]);
+    return c.valid && is_cased(c.cp);
+  };
+  return map_chars(s, [&](uint32_t c, size_t i) {
+    if (c != 0x3A3) return to_lower_cp(c);
+    const size_t k = static_cast<size_t>(std::lower_bound(off.begin(), off.end(), i) - off.begin());
+    return k > 0 && cased_at(k - 1) && !cased_at(k + 1) ? uint32_t{0x3C2} : uint32_t{0x3C3};
+  });
 }
 
 std::string py_title(std::string_view s) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "chat/jinja_format.hpp"
 #include "chat/jinja_text.hpp"
 #include "core/utf8.hpp"
 
@@ -158,7 +159,8 @@ void json_string(std::string& out, std::string_view s, bool ensure_ascii) {
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
       default:
-        if (static_cast<uint8_t>(c) < 0x20) {
+        // Python's ensure_ascii escapes everything outside ' '..'~', DEL included.
+        if (static_cast<uint8_t>(c) < 0x20 || (ensure_ascii && c == 0x7f)) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
         } else {
           out += c;
@@ -199,6 +201,13 @@ void json_at(std::string& out, const value& v, const json_options& opt, int dept
     case vkind::integer: out += std::to_string(v.as_int()); return;
     case vkind::floating: out += json_float(v.as_float()); return;
     case vkind::string: json_string(out, v.str(), opt.ensure_ascii); return;
+    case vkind::object:
+      // Tuple-like objects (groupby's groups, namedtuples in Python) serialise as arrays.
+      if (const list_t* items = v.obj().sequence()) {
+        json_at(out, value::tuple(*items), opt, depth);
+        return;
+      }
+      raise("Object of type {} is not JSON serializable", type_name(v));
     case vkind::list:
     case vkind::tuple: {
       const auto& items = v.items();
@@ -455,6 +464,9 @@ int64_t length(const value& v) {
     case vkind::list:
     case vkind::tuple: return static_cast<int64_t>(v.items().size());
     case vkind::dict: return static_cast<int64_t>(v.dict().size());
+    case vkind::object:
+      if (const list_t* items = v.obj().sequence()) return static_cast<int64_t>(items->size());
+      raise("object of type '{}' has no len()", type_name(v));
     default: raise("object of type '{}' has no len()", type_name(v));
   }
 }
@@ -546,6 +558,7 @@ value op_floordiv(const value& a, const value& b) {
 }
 
 value op_mod(const value& a, const value& b) {
+  if (a.is_string()) return value::string(py_percent_format(a.str(), b));  // printf-style formatting
   if (!a.is_number() || !b.is_number()) fail_operands("%", a, b);
   if (a.is_int() && b.is_int()) {
     if (b.as_int() == 0) raise("integer division or modulo by zero");
@@ -622,6 +635,9 @@ list_t iterate(const value& v) {
       for (size_t k = 0; k + 1 < off.size(); ++k) chars.push_back(value::string(s.substr(off[k], off[k + 1] - off[k])));
       return chars;
     }
+    case vkind::object:
+      if (const list_t* items = v.obj().sequence()) return *items;
+      raise("'{}' object is not iterable", type_name(v));
     default:
       raise("'{}' object is not iterable", type_name(v));
   }

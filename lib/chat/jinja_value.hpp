@@ -117,6 +117,8 @@ class object {
   virtual bool is_callable() const { return false; }
   virtual value call(interpreter& in, const call_args& args);
   virtual std::string to_str() const;
+  // Tuple-like objects (groupby's groups) expose their items for iteration, indexing and unpacking.
+  virtual const list_t* sequence() const { return nullptr; }
 };
 
 // jinja2's namespace(): the only object whose attributes `{% set ns.x = ... %}` may assign.

@@ -63,6 +63,14 @@ TEST_CASE("runtime errors name line and column") {
   expect_error("{{ messages | tojson }}{{ nope | tojson }}", "line 1, column 32", "not JSON serializable");
 }
 
+TEST_CASE("formatting errors name line and column") {
+  expect_error("{{ '{} {}'.format(1) }}", "line 1, column 11", "Replacement index 1 out of range");
+  expect_error("{{ '%s %s' % ('a',) }}", "line 1, column 12", "not enough arguments for format string");
+  expect_error("{{ '%d' | format('x') }}", "line 1, column 9", "real number is required");
+  expect_error("{{ '{:d}'.format('x') }}", "line 1, column 10", "Unknown format code 'd'");
+  expect_error("{{ 'a}'.format() }}", "line 1, column 8", "Single '}' encountered");
+}
+
 TEST_CASE("raise_exception surfaces its message") {
   const std::string tmpl =
       "{% for m in messages %}\n"
@@ -101,6 +109,12 @@ TEST_CASE("resource limits stop runaway templates") {
     std::string ifs;
     for (int i = 0; i < 1000; ++i) ifs += "{% if true %}";
     expect_error(ifs, "line 1", "nesting deeper than");
+  }
+  SUBCASE("format widths") {
+    expect_error("{{ '{:>99999999}'.format('x') }}", "line 1", "format width or precision too big");
+    expect_error("{{ '%99999999s' | format('x') }}", "line 1", "format width or precision too big");
+    expect_error("{{ 'x'.center(99999999999) }}", "line 1", "exceeds the size limit");
+    expect_error("{{ 'x' | center(99999999999) }}", "line 1", "exceeds the size limit");
   }
   SUBCASE("integer overflow") { expect_error("{{ 2 ** 200 }}", "line 1, column 6", "integer overflow"); }
 }
