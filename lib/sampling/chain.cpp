@@ -34,11 +34,17 @@ candidate_array& sampler_chain::load(std::span<const float> logits) {
   }
   if (n == 0) fail(errc::invalid_argument, "sampler: all {} logits are -inf or NaN", logits.size());
   cur_ = {buf_.data(), n, false, -1};
+  n_vocab_ = logits.size();
   return cur_;
 }
 
 void sampler_chain::run(stage_context& ctx, size_t first, size_t last) {
-  for (size_t i = first; i < last && i < stages_.size(); ++i) stages_[i]->apply(cur_, ctx);
+  ctx.n_vocab = n_vocab_;
+  for (size_t i = first; i < last && i < stages_.size(); ++i) {
+    stages_[i]->apply(cur_, ctx);
+    if (cur_.size == 0) fail(errc::internal, "sampler chain: stage '{}' left no candidate", stages_[i]->name());
+    if (cur_.selected >= 0) break;  // a stage chose early (host callbacks may)
+  }
 }
 
 int32_t sampler_chain::sample(std::span<const float> logits, stage_context& ctx) {
@@ -50,8 +56,12 @@ int32_t sampler_chain::sample(std::span<const float> logits, stage_context& ctx)
     fail(errc::internal, "sampler chain: stage '{}' selected index {} of {}", stages_.back()->name(),
          cur_.selected, cur_.size);
   const int32_t token = cur_.data[cur_.selected].id;
-  for (auto& s : stages_) s->accept(token);
+  accept(token);
   return token;
+}
+
+void sampler_chain::accept(int32_t token) {
+  for (auto& s : stages_) s->accept(token);
 }
 
 void sampler_chain::reset() {

@@ -25,19 +25,25 @@ class sampler_chain {
   // Allocates only when the vocabulary grows past what the buffer already holds.
   candidate_array& load(std::span<const float> logits);
 
-  // Runs stages [first, last) over the loaded candidates.
+  // Runs stages [first, last) over the loaded candidates; stops after a stage that selects.
   void run(stage_context& ctx, size_t first, size_t last);
 
   // load + every stage + accept(): the chosen token id. The last stage must pick.
   int32_t sample(std::span<const float> logits, stage_context& ctx);
 
+  // Tells every stage that `token` was chosen (sample() does this itself; for tokens chosen elsewhere,
+  // e.g. the prompt when it should count for the repetition penalties).
+  void accept(int32_t token);
   void reset();
+  // After sample(): what the pick saw (for a random pick, p is its softmax).
   const candidate_array& candidates() const { return cur_; }
+  size_t n_vocab() const { return n_vocab_; }
 
  private:
   std::vector<std::unique_ptr<sampler_stage>> stages_;
   std::vector<token_candidate> buf_;
   candidate_array cur_;
+  size_t n_vocab_ = 0;
 };
 
 }  // namespace dianoia::detail

@@ -1,7 +1,8 @@
 // The sampler stage interface. A sampler is a chain of stages run in order over one candidate array;
-// the last stage picks. Kept general enough for the stages still to come (penalties and DRY need the
-// accepted-token history, mirostat keeps state and picks itself, host callbacks wrap this interface).
+// the last stage picks. Penalties and DRY keep the accepted-token history, mirostat keeps state and
+// picks itself, host_stage wraps this interface for callbacks.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -14,6 +15,7 @@ namespace dianoia::detail {
 // draws, so that a single seed replays the whole chain.
 struct stage_context {
   rng& gen;
+  size_t n_vocab = 0;  // length of the logits row; every candidate id is below it (set by the chain)
 };
 
 class sampler_stage {
@@ -25,10 +27,15 @@ class sampler_stage {
   // (the chain promises allocation-free sampling once the buffer exists).
   virtual void apply(candidate_array& c, stage_context& ctx) = 0;
 
-  // True for stages that set c.selected; the chain requires its last stage to be one.
+  // True for stages that set c.selected; the chain requires its last stage to be one. A stage that
+  // selects ends the run (a host callback may select before the last stage).
   virtual bool picks() const { return false; }
 
-  // The token finally chosen, for stages with history (repetition penalties, mirostat's mu).
+  // For pick stages: the truncation apply() makes before it picks, without picking, drawing or
+  // changing state (sampler::distribution). Default: nothing.
+  virtual void narrow(candidate_array& /*c*/, stage_context& /*ctx*/) {}
+
+  // The token finally chosen, for stages with history (penalties, DRY; mirostat updates mu in apply()).
   virtual void accept(int32_t /*token*/) {}
 
   // Forget history, e.g. for a new conversation.
