@@ -1,5 +1,6 @@
 // Conversation input shared by the template and generation entry points of the C ABI.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,8 @@ namespace dianoia::capi {
 std::vector<detail::chat_message> read_messages(const dianoia_chat_message* msgs, size_t n);
 
 // Renders `tmpl`, or the model's own template when tmpl is NULL, with the model's BOS/EOS texts.
+// enable_thinking: passed to the template when set (Qwen3's switch).
 std::string render_chat(const detail::loaded_model* m, const char* tmpl, const std::vector<detail::chat_message>& msgs,
-                        bool add_generation_prompt);
+                        bool add_generation_prompt, std::optional<bool> enable_thinking = std::nullopt);
 
 }  // namespace dianoia::capi

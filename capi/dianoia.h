@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #define DIANOIA_VERSION_MAJOR 0
-#define DIANOIA_VERSION_MINOR 1
+#define DIANOIA_VERSION_MINOR 2
 #define DIANOIA_VERSION_PATCH 0
 
 #if defined(DIANOIA_BUILDING_LIBRARY)
@@ -81,11 +81,15 @@ typedef struct dianoia_model_params {
   dianoia_progress_fn progress; /* optional */
   void* progress_user_data;
   bool vocab_only; /* load only the tokenizer and chat template (e.g. a vocab-only GGUF); sessions fail */
+  /* Refuse (DIANOIA_ERR_OUT_OF_MEMORY) a model whose weights need more bytes than this; 0: the machine's
+   * available memory (MemAvailable). */
+  uint64_t max_memory_bytes;
 } dianoia_model_params;
 
 DIANOIA_API dianoia_model_params dianoia_model_default_params(void);
 
-/* Loads a GGUF model file (memory-mapped). `params` may be NULL for defaults. On success stores a new
+/* Loads a model: a GGUF file (or the first of its splits, NAME-00001-of-0000N.gguf) or a Hugging Face
+ * model directory (config.json, tokenizer.json, *.safetensors; memory-mapped). `params` may be NULL for defaults. On success stores a new
  * handle in *out_model (free it with dianoia_model_free). On failure *out_model is set to NULL. */
 DIANOIA_API dianoia_status dianoia_model_load(const char* path, const dianoia_model_params* params,
                                               dianoia_model** out_model);
@@ -105,6 +109,12 @@ typedef struct dianoia_model_info {
   bool has_chat_template;
   int32_t bos_token; /* -1 if none */
   int32_t eos_token; /* -1 if none */
+  const char* format;         /* "gguf", "safetensors" or "tokenizer.json"; owned by the model */
+  uint64_t file_bytes;        /* all files holding weights (splits, shards) */
+  uint64_t memory_bytes;      /* expected resident weight bytes: mapped + repacked (sessions add KV) */
+  uint64_t repacked_bytes;    /* weights converted at load into buffers the model owns */
+  const char* tensor_types;   /* e.g. "Q4_1 x 211, F32 x 61"; owned by the model */
+  const char* tokenizer_kind; /* "spm" or "bpe (<pre-tokenizer>)"; owned by the model */
 } dianoia_model_info;
 
 /* Fills *info (set info->struct_size = sizeof *info first; fields past it are not written). */
@@ -195,14 +205,87 @@ typedef struct dianoia_generate_params {
   dianoia_reasoning_mode reasoning;
   int32_t max_reasoning_tokens; /* < 0: unlimited. At the limit the thought is closed and the answer follows */
   bool ignore_eos;              /* never pick end-of-generation tokens (benchmarks) */
+
+  /* --- since 0.2: reasoning control --- */
+  int32_t min_reasoning_tokens; /* 0: off. While fewer reasoning tokens were generated, an attempt to end
+                                   the thought (close tag or end of turn) is replaced by continue_text
+                                   (s1 budget forcing; also guards against R1's empty <think></think>) */
+  const char* continue_text;    /* NULL: "\nWait" */
+  const char* wrap_up_text;     /* NULL/"": none. At max_reasoning_tokens this text is fed to the model (and
+                                   shown as reasoning) before the thought is closed, e.g. "\n\nConsidering
+                                   the limited time, I have to answer now.\n" */
+  const char* open_tag;         /* NULL: "<think>" */
+  const char* close_tag;        /* NULL: "</think>" */
+  const char* const* stop;      /* stop strings (NUL-terminated UTF-8), matched across token boundaries on
+                                   the raw output; never partly emitted. NULL/0: none */
+  size_t n_stop;
+  int32_t logprobs;             /* < 0: no TOKEN events. >= 0: a TOKEN event per token with the sampled
+                                   token's log-probability and this many alternatives (at most 100) */
+
+  /* --- since 0.2: samplers beyond the basic four (llama.cpp's semantics; defaults: off) --- */
+  float repeat_penalty;         /* 1: off */
+  float frequency_penalty;      /* 0: off */
+  float presence_penalty;       /* 0: off */
+  int32_t penalty_last_n;       /* window of recent tokens the penalties look at; -1: the context */
+  float dry_multiplier;         /* 0: off */
+  float dry_base;
+  int32_t dry_allowed_length;
+  int32_t dry_penalty_last_n;   /* -1: the context */
+  const char* const* dry_sequence_breakers; /* NULL: "\n", ":", "\"", "*" */
+  size_t n_dry_sequence_breakers;
+  float dynatemp_range;         /* 0: off; > 0: temperature +- range, by entropy */
+  float dynatemp_exponent;
+  float typical_p;              /* >= 1: off */
+  float xtc_probability;        /* 0: off */
+  float xtc_threshold;
+  float top_n_sigma;            /* <= 0: off */
+  int32_t mirostat;             /* 0: off, 2: mirostat 2.0 (replaces the random pick) */
+  float mirostat_tau;
+  float mirostat_eta;
+  const struct dianoia_logit_bias* logit_bias; /* added to the logits first (-INFINITY bans a token) */
+  size_t n_logit_bias;
+  const char* sampler_order;    /* NULL: "penalties;dry;top_n_sigma;top_k;typ_p;top_p;min_p;xtc;temperature";
+                                   names as llama.cpp's --samplers, plus "host" for custom samplers */
+  const struct dianoia_sampler* custom_samplers; /* host stages, see dianoia_sampler */
+  size_t n_custom_samplers;
 } dianoia_generate_params;
+
+typedef struct dianoia_logit_bias {
+  int32_t token;
+  float bias;
+} dianoia_logit_bias;
+
+/* A candidate token as custom samplers see it. Same layout as llama.cpp's llama_token_data. */
+typedef struct dianoia_candidate {
+  int32_t id;
+  float logit;
+  float p; /* probability; only meaningful where the previous stage computed it */
+} dianoia_candidate;
+
+/* A sampler stage implemented by the host (a versioned callback table: set struct_size = sizeof). It
+ * runs where "host" appears in sampler_order (else just before the pick); with picks = true it replaces
+ * the pick. apply() sees the candidates as the chain left them and may permute them, lower *n (not to
+ * 0), change logits and p, and set *selected to an index < *n to choose that token (required when picks).
+ * It must not add entries or change ids; the runtime checks and fails the generation with
+ * DIANOIA_ERR_INVALID_ARGUMENT if it does, or if apply returns non-zero. Called on the generating thread. */
+typedef struct dianoia_sampler {
+  size_t struct_size;
+  const char* name;                                /* for messages; may be NULL */
+  int (*apply)(void* user_data, dianoia_candidate* candidates, size_t* n, int64_t* selected);
+  void (*accept)(void* user_data, int32_t token); /* optional: the token finally chosen */
+  void (*reset)(void* user_data);                  /* optional: a new generation starts */
+  void* user_data;
+  bool picks;
+} dianoia_sampler;
 
 DIANOIA_API dianoia_generate_params dianoia_generate_default_params(void);
 
 typedef enum dianoia_event_type {
   DIANOIA_EVENT_REASONING = 1, /* text of the model's thinking (tags removed) */
   DIANOIA_EVENT_CONTENT = 2,   /* text of the answer */
-  DIANOIA_EVENT_DONE = 3       /* last event of a generation; counts and stop reason set */
+  DIANOIA_EVENT_DONE = 3,      /* last event of a generation; counts and stop reason set */
+  DIANOIA_EVENT_TOKEN = 4,     /* (logprobs >= 0) a token entered the context: id, logprobs, raw bytes */
+  DIANOIA_EVENT_VOTE = 5       /* (samples) after every sample's DONE: the majority vote */
 } dianoia_event_type;
 
 typedef enum dianoia_stop_reason {
@@ -211,8 +294,16 @@ typedef enum dianoia_stop_reason {
   DIANOIA_STOP_MAX_TOKENS = 2,   /* max_tokens reached */
   DIANOIA_STOP_CONTEXT_FULL = 3, /* the context window is full */
   DIANOIA_STOP_CANCELLED = 4,    /* dianoia_session_cancel() */
-  DIANOIA_STOP_CALLBACK = 5      /* the event callback returned false */
+  DIANOIA_STOP_CALLBACK = 5,     /* the event callback returned false */
+  DIANOIA_STOP_STRING = 6        /* a stop string appeared (not included in the output) */
 } dianoia_stop_reason;
+
+typedef struct dianoia_vote_entry {
+  const char* answer; /* UTF-8, not NUL-terminated */
+  size_t answer_len;
+  uint32_t count;
+  uint32_t first_sample; /* the first sample that gave this answer */
+} dianoia_vote_entry;
 
 typedef struct dianoia_event {
   size_t struct_size;
@@ -226,6 +317,28 @@ typedef struct dianoia_event {
   uint32_t content_tokens;
   double prompt_seconds; /* prefill time */
   double generate_seconds;
+
+  /* --- since 0.2 --- */
+  uint32_t sample_index;     /* samples: which sample this event belongs to (0 otherwise) */
+  /* DONE: */
+  uint32_t injected_tokens;  /* tokens the runtime fed: budget close, wrap-up, continuation */
+  uint32_t prompt_reused;    /* prompt tokens whose KV cache was reused from the previous call */
+  const char* stop_string;   /* STOP_STRING: the string that matched (not NUL-terminated) */
+  size_t stop_string_len;
+  /* TOKEN (text/text_len are then the token's raw bytes, which may end inside a UTF-8 character): */
+  int32_t token;
+  dianoia_event_type channel; /* DIANOIA_EVENT_REASONING or DIANOIA_EVENT_CONTENT */
+  bool is_tag;               /* the token is the open or close tag itself (shown in neither channel) */
+  bool injected;             /* fed by the runtime, not sampled (logprob 0, no alternatives) */
+  float logprob;             /* log-probability under the model's raw distribution (before samplers) */
+  const int32_t* top_tokens; /* the n_top most likely tokens, best first */
+  const float* top_logprobs;
+  size_t n_top;
+  /* VOTE: */
+  const dianoia_vote_entry* votes; /* by count, descending (ties: the earlier answer first) */
+  size_t n_votes;
+  uint32_t abstained;        /* samples without an extractable answer */
+  bool tie;                  /* the top count is shared; the winner (votes[0]) is the earlier answer */
 } dianoia_event;
 
 /* Receives each event in order, on the generating thread. Return false to stop the generation
@@ -255,6 +368,65 @@ DIANOIA_API dianoia_status dianoia_session_complete_tokens(dianoia_session* sess
  * stopped it is not included. Size query as for dianoia_tokenize. */
 DIANOIA_API dianoia_status dianoia_session_get_tokens(const dianoia_session* session, int32_t* tokens, size_t capacity,
                                                       size_t* n_tokens);
+
+/* Extracts the final answer from a sample's answer text (content channel). Return false when there is
+ * none (the sample abstains); otherwise point *answer at UTF-8 text that stays valid until the next call
+ * (it may point into `content`). */
+typedef bool (*dianoia_extract_fn)(const char* content, size_t content_len, const char** answer, size_t* answer_len,
+                                   void* user_data);
+
+/* Self-consistency: n_samples replies to one conversation. The prompt is evaluated once and every sample
+ * decodes from its KV cache in turn (one copy of the prompt's cache, whatever n); sample i uses seed
+ * params->seed + i. Events of sample i carry sample_index = i (each ends with its DONE). Then one VOTE
+ * event: each sample's answer is extracted by `extract` (NULL: the content of the last \boxed{...}, else
+ * the last number in the answer) and majority-voted. n_samples in [1, 1024]. */
+DIANOIA_API dianoia_status dianoia_session_chat_samples(dianoia_session* session, const dianoia_chat_message* messages,
+                                                        size_t n_messages, uint32_t n_samples,
+                                                        const dianoia_generate_params* params, dianoia_extract_fn extract,
+                                                        void* extract_user_data, dianoia_event_fn on_event,
+                                                        void* user_data);
+
+/* Saves the session's context (token ids and KV cache) to a file (written atomically), and loads one
+ * back into a session of the same model and KV type, after which a generation whose prompt extends the
+ * saved tokens continues exactly where the saved session stood. A corrupt or truncated file is
+ * DIANOIA_ERR_FORMAT; a file from another model or KV type, or larger than the context,
+ * DIANOIA_ERR_INVALID_ARGUMENT; the session is then left empty. */
+DIANOIA_API dianoia_status dianoia_session_save(dianoia_session* session, const char* path);
+DIANOIA_API dianoia_status dianoia_session_load(dianoia_session* session, const char* path);
+
+/* ---------------------------------------------------------------------------------------------------
+ * Conversations: multi-turn chat that keeps the KV cache between turns
+ * ------------------------------------------------------------------------------------------------ */
+typedef struct dianoia_conversation dianoia_conversation;
+
+/* A conversation on a session (which must outlive it and should not be used for other generations in
+ * between, or the cache reuse is lost — results stay correct). Needs a model with a chat template. */
+DIANOIA_API dianoia_status dianoia_conversation_create(dianoia_session* session, dianoia_conversation** out);
+DIANOIA_API void dianoia_conversation_free(dianoia_conversation* conversation);
+/* Appends a message without generating: a system prompt, earlier turns, a tool result. `reasoning` may be
+ * NULL (an assistant turn's thought, kept apart as reasoning_content). */
+DIANOIA_API dianoia_status dianoia_conversation_add(dianoia_conversation* conversation, const char* role,
+                                                    const char* content, const char* reasoning);
+/* Appends the user's turn and generates the assistant's reply, which is appended too (answer as content,
+ * thought as reasoning_content; the template decides whether later prompts show it). Only the tokens
+ * after the longest cached prefix are evaluated. Events as for dianoia_session_chat. On failure the
+ * conversation is unchanged. For Qwen3-style templates, reasoning = OFF sets enable_thinking = false. */
+DIANOIA_API dianoia_status dianoia_conversation_send(dianoia_conversation* conversation, const char* text,
+                                                     size_t text_len, const dianoia_generate_params* params,
+                                                     dianoia_event_fn on_event, void* user_data);
+DIANOIA_API dianoia_status dianoia_conversation_message_count(const dianoia_conversation* conversation, size_t* n);
+typedef enum dianoia_message_part {
+  DIANOIA_MESSAGE_ROLE = 0,
+  DIANOIA_MESSAGE_CONTENT = 1,
+  DIANOIA_MESSAGE_REASONING = 2 /* "" when the message has none */
+} dianoia_message_part;
+/* Copies one part of message `index` (size query as for dianoia_detokenize). */
+DIANOIA_API dianoia_status dianoia_conversation_get_message(const dianoia_conversation* conversation, size_t index,
+                                                            dianoia_message_part part, char* out, size_t capacity,
+                                                            size_t* n_bytes);
+/* Save/load the messages together with the session's context (see dianoia_session_save). */
+DIANOIA_API dianoia_status dianoia_conversation_save(dianoia_conversation* conversation, const char* path);
+DIANOIA_API dianoia_status dianoia_conversation_load(dianoia_conversation* conversation, const char* path);
 
 /* Evaluates `tokens` at the start of an empty context and copies the logits of the last `n_logits`
  * positions (n_logits * n_vocab floats, position-major) to `logits`. For tests and scoring. */

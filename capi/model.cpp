@@ -28,7 +28,7 @@ std::vector<detail::chat_message> read_messages(const dianoia_chat_message* msgs
 }
 
 std::string render_chat(const detail::loaded_model* m, const char* tmpl, const std::vector<detail::chat_message>& msgs,
-                        bool add_generation_prompt) {
+                        bool add_generation_prompt, std::optional<bool> enable_thinking) {
   std::string_view source;
   if (tmpl) {
     source = tmpl;
@@ -40,6 +40,7 @@ std::string render_chat(const detail::loaded_model* m, const char* tmpl, const s
   detail::chat_template_inputs in;
   in.messages = msgs;
   in.add_generation_prompt = add_generation_prompt;
+  in.enable_thinking = enable_thinking;
   if (m) {
     const auto& tok = m->tok();
     if (tok.bos() >= 0) in.bos_token = std::string(tok.token_text(tok.bos()));
@@ -68,6 +69,7 @@ DIANOIA_API dianoia_status dianoia_model_load(const char* path, const dianoia_mo
     detail::load_options opt;
     opt.context_length = p.context_length;
     opt.vocab_only = p.vocab_only;
+    opt.max_memory_bytes = p.max_memory_bytes;
     if (p.progress) {
       auto fn = p.progress;
       void* ud = p.progress_user_data;
@@ -99,6 +101,12 @@ DIANOIA_API dianoia_status dianoia_model_get_info(const dianoia_model* model, di
     i.has_chat_template = !m.chat_template().empty();
     i.bos_token = m.tok().bos();
     i.eos_token = m.tok().eos();
+    i.format = m.format().c_str();
+    i.file_bytes = m.file_bytes();
+    i.memory_bytes = m.memory().mapped_bytes + m.memory().owned_bytes;
+    i.repacked_bytes = m.memory().owned_bytes;
+    i.tensor_types = m.tensor_type_summary().c_str();
+    i.tokenizer_kind = m.tokenizer_kind().c_str();
     const size_t n = out.struct_size < sizeof i ? out.struct_size : sizeof i;
     const size_t caller_size = out.struct_size;
     std::memcpy(static_cast<void*>(&out), &i, n);

@@ -1,9 +1,15 @@
 // C ABI: sessions and generation.
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "chat_glue.hpp"
+#include "events.hpp"
+#include "options.hpp"
+#include "runtime/session_file.hpp"
+#include "runtime/vote.hpp"
 #include "guard.hpp"
 #include "handles.hpp"
 
@@ -13,51 +19,24 @@ using detail::fail;
 
 namespace {
 
-detail::generate_options to_options(const dianoia_generate_params* in) {
-  const auto p = capi::read_params(in, dianoia_generate_default_params(), "dianoia_generate_params");
-  detail::generate_options o;
-  o.max_tokens = p.max_tokens;
-  o.sampling.temperature = p.temperature;
-  o.sampling.top_k = p.top_k;
-  o.sampling.top_p = p.top_p;
-  o.sampling.min_p = p.min_p;
-  o.sampling.seed = p.seed;
-  switch (const int mode = capi::enum_value(p.reasoning)) {
-    case DIANOIA_REASONING_AUTO: o.reasoning = detail::reasoning_mode::automatic; break;
-    case DIANOIA_REASONING_ON: o.reasoning = detail::reasoning_mode::on; break;
-    case DIANOIA_REASONING_OFF: o.reasoning = detail::reasoning_mode::off; break;
-    default: fail(errc::invalid_argument, "reasoning mode {} is invalid", mode);
-  }
-  o.max_reasoning_tokens = p.max_reasoning_tokens;
-  o.ignore_eos = p.ignore_eos;
-  return o;
-}
-
-// Runs a generation, forwarding text events and the final DONE event to the host callback.
+// Runs a generation, forwarding text (and token) events and the final DONE event to the host callback.
 void run(dianoia_session& s, std::span<const int32_t> prompt, const dianoia_generate_params* params,
          dianoia_event_fn on_event, void* user, bool allow_auto_reasoning) {
   if (!on_event) fail(errc::invalid_argument, "on_event is NULL");
-  const auto opt = to_options(params);
-  auto sink = [&](detail::channel ch, std::string_view text) {
-    dianoia_event ev{};
-    ev.struct_size = sizeof ev;
-    ev.type = ch == detail::channel::reasoning ? DIANOIA_EVENT_REASONING : DIANOIA_EVENT_CONTENT;
-    ev.text = text.data();
-    ev.text_len = text.size();
-    return on_event(&ev, user);
-  };
-  const auto st = s.s->generate(prompt, opt, sink, allow_auto_reasoning);
-  dianoia_event done{};
-  done.struct_size = sizeof done;
-  done.type = DIANOIA_EVENT_DONE;
-  done.text = "";
-  done.stop_reason = static_cast<dianoia_stop_reason>(st.stop);
-  done.prompt_tokens = st.prompt_tokens;
-  done.reasoning_tokens = st.reasoning_tokens;
-  done.content_tokens = st.content_tokens;
-  done.prompt_seconds = st.prompt_seconds;
-  done.generate_seconds = st.generate_seconds;
-  on_event(&done, user);
+  const auto opt = capi::to_options(params);
+  capi::event_emitter ev(on_event, user);
+  const auto st = s.s->generate(prompt, opt, ev.text_sink(), allow_auto_reasoning, ev.token_sink(opt));
+  ev.done(st);
+}
+
+// The chat prompt for a conversation under these options: Qwen3-style templates get enable_thinking.
+std::vector<int32_t> chat_prompt(const dianoia_session& s, const std::vector<detail::chat_message>& msgs,
+                                 const detail::generate_options& opt) {
+  const auto& m = *s.model->m;
+  std::optional<bool> thinking;
+  if (s.model->reasoning().has_enable_thinking) thinking = opt.reasoning != detail::reasoning_mode::off;
+  const std::string text = capi::render_chat(&m, nullptr, msgs, true, thinking);
+  return m.tok().encode(text, false, true);
 }
 
 }  // namespace
@@ -81,6 +60,26 @@ DIANOIA_API dianoia_generate_params dianoia_generate_default_params(void) {
   p.seed = 0;
   p.reasoning = DIANOIA_REASONING_AUTO;
   p.max_reasoning_tokens = -1;
+  p.logprobs = -1;
+  // The extended samplers start from the runtime's defaults (llama.cpp's, all off).
+  const detail::sampler_params d;
+  p.repeat_penalty = d.repeat_penalty;
+  p.frequency_penalty = d.frequency_penalty;
+  p.presence_penalty = d.presence_penalty;
+  p.penalty_last_n = d.penalty_last_n;
+  p.dry_multiplier = d.dry_multiplier;
+  p.dry_base = d.dry_base;
+  p.dry_allowed_length = d.dry_allowed_length;
+  p.dry_penalty_last_n = d.dry_penalty_last_n;
+  p.dynatemp_range = d.dynatemp_range;
+  p.dynatemp_exponent = d.dynatemp_exponent;
+  p.typical_p = d.typical_p;
+  p.xtc_probability = d.xtc_probability;
+  p.xtc_threshold = d.xtc_threshold;
+  p.top_n_sigma = d.top_n_sigma;
+  p.mirostat = d.mirostat;
+  p.mirostat_tau = d.mirostat_tau;
+  p.mirostat_eta = d.mirostat_eta;
   return p;
 }
 
@@ -118,10 +117,61 @@ DIANOIA_API dianoia_status dianoia_session_chat(dianoia_session* session, const 
     auto& s = capi::require(session, "session");
     auto msgs = capi::read_messages(messages, n_messages);
     if (msgs.empty()) fail(errc::invalid_argument, "the conversation has no messages");
-    const auto& m = *s.model->m;
-    const std::string text = capi::render_chat(&m, nullptr, msgs, true);
-    const auto ids = m.tok().encode(text, false, true);
+    const auto ids = chat_prompt(s, msgs, capi::to_options(params));
     run(s, ids, params, on_event, user_data, true);
+  });
+}
+
+DIANOIA_API dianoia_status dianoia_session_chat_samples(dianoia_session* session, const dianoia_chat_message* messages,
+                                                        size_t n_messages, uint32_t n_samples,
+                                                        const dianoia_generate_params* params, dianoia_extract_fn extract,
+                                                        void* extract_user_data, dianoia_event_fn on_event,
+                                                        void* user_data) {
+  return capi::guarded([&] {
+    auto& s = capi::require(session, "session");
+    if (!on_event) fail(errc::invalid_argument, "on_event is NULL");
+    auto msgs = capi::read_messages(messages, n_messages);
+    if (msgs.empty()) fail(errc::invalid_argument, "the conversation has no messages");
+    const auto opt = capi::to_options(params);
+    if (opt.logprobs >= 0) fail(errc::unsupported, "logprobs are not available with samples");
+    const auto ids = chat_prompt(s, msgs, opt);
+    capi::event_emitter ev(on_event, user_data);
+    std::vector<std::string> answers(n_samples);
+    auto stats = s.s->generate_samples(ids, n_samples, opt, [&](uint32_t i, detail::channel ch, std::string_view t) {
+      if (ch == detail::channel::content) answers.at(i) += t;
+      return ev.text(ch, t, i);
+    });
+    std::vector<std::optional<std::string>> extracted;
+    for (uint32_t i = 0; i < stats.size(); ++i) {
+      ev.done(stats[i], i);
+      if (extract) {
+        const char* a = nullptr;
+        size_t n = 0;
+        if (extract(answers[i].data(), answers[i].size(), &a, &n, extract_user_data) && (a || n == 0))
+          extracted.emplace_back(std::string(capi::text_arg(a, n, "extracted answer")));
+        else
+          extracted.emplace_back(std::nullopt);
+      } else {
+        extracted.push_back(detail::extract_answer(answers[i]));
+      }
+    }
+    ev.vote(detail::majority_vote(extracted));
+  });
+}
+
+DIANOIA_API dianoia_status dianoia_session_save(dianoia_session* session, const char* path) {
+  return capi::guarded([&] {
+    auto& s = capi::require(session, "session");
+    if (!path) fail(errc::invalid_argument, "path is NULL");
+    detail::save_session(*s.s, s.model->m->tok(), path);
+  });
+}
+
+DIANOIA_API dianoia_status dianoia_session_load(dianoia_session* session, const char* path) {
+  return capi::guarded([&] {
+    auto& s = capi::require(session, "session");
+    if (!path) fail(errc::invalid_argument, "path is NULL");
+    detail::load_session(*s.s, s.model->m->tok(), path);
   });
 }
 

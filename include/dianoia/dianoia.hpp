@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -67,6 +68,7 @@ struct model_params {
   uint32_t context_length = 0;          // 0: from the file
   std::function<bool(float)> progress;  // return false to abort loading
   bool vocab_only = false;              // tokenizer and chat template only (no sessions)
+  uint64_t max_memory_bytes = 0;        // refuse larger models; 0: the machine's available memory
 };
 
 // Loaded model, movable, freed on destruction. Immutable: share it freely between threads.
@@ -78,6 +80,7 @@ class model {
     dianoia_model_params cp = dianoia_model_default_params();
     cp.context_length = p.context_length;
     cp.vocab_only = p.vocab_only;
+    cp.max_memory_bytes = p.max_memory_bytes;
     if (p.progress) {
       cp.progress = [](float x, void* ud) { return (*static_cast<const std::function<bool(float)>*>(ud))(x); };
       cp.progress_user_data = const_cast<std::function<bool(float)>*>(&p.progress);
@@ -187,9 +190,68 @@ class session {
     });
   }
 
+  // Self-consistency (see dianoia_session_chat_samples). Events of every sample reach `cb` (their
+  // sample_index says which); the vote is returned. `extract` (optional) returns the answer of a
+  // sample's content, or nullopt to abstain.
+  struct vote_entry {
+    std::string answer;
+    uint32_t count;
+    uint32_t first_sample;
+  };
+  struct vote {
+    std::vector<vote_entry> entries;  // by count, descending
+    uint32_t abstained = 0;
+    bool tie = false;
+  };
+  using extractor = std::function<std::optional<std::string>(std::string_view content)>;
+  vote chat_samples(const std::vector<chat_message>& messages, uint32_t n_samples, const callback& cb,
+                    const dianoia_generate_params& p = dianoia_generate_default_params(), const extractor& extract = {}) {
+    std::vector<dianoia_chat_message> cm;
+    for (const auto& m : messages) cm.push_back({m.role.c_str(), m.content.c_str()});
+    vote result;
+    callback wrapped = [&](const event& e) {
+      if (e.type == DIANOIA_EVENT_VOTE) {
+        for (size_t i = 0; i < e.raw->n_votes; ++i) {
+          const auto& v = e.raw->votes[i];
+          result.entries.push_back({std::string(v.answer, v.answer_len), v.count, v.first_sample});
+        }
+        result.abstained = e.raw->abstained;
+        result.tie = e.raw->tie;
+      }
+      return cb(e);
+    };
+    struct ex_state {
+      const extractor* fn;
+      std::string last;
+    } ex{&extract, {}};
+    auto ex_tramp = [](const char* c, size_t n, const char** a, size_t* an, void* ud) -> bool {
+      auto* st = static_cast<ex_state*>(ud);
+      try {
+        auto r = (*st->fn)(std::string_view(c, n));
+        if (!r) return false;
+        st->last = std::move(*r);
+        *a = st->last.data();
+        *an = st->last.size();
+        return true;
+      } catch (...) {
+        return false;  // an extractor that throws abstains
+      }
+    };
+    run(wrapped, [&](dianoia_event_fn fn, void* ud) {
+      return dianoia_session_chat_samples(h_.get(), cm.data(), cm.size(), n_samples, &p,
+                                          extract ? +ex_tramp : nullptr, &ex, fn, ud);
+    });
+    return result;
+  }
+
+  // Session files (see dianoia_session_save / _load).
+  void save(const std::string& path) { detail::check(dianoia_session_save(h_.get(), path.c_str())); }
+  void load(const std::string& path) { detail::check(dianoia_session_load(h_.get(), path.c_str())); }
+
   dianoia_session* get() const noexcept { return h_.get(); }
 
  private:
+  friend class conversation;
   struct state {
     const callback* cb;
     dianoia_event done{};
@@ -207,6 +269,14 @@ class session {
     }
   }
   template <class F>
+  static dianoia_event run_with(const callback& cb, F&& call) {
+    state st{&cb, {}, nullptr};
+    dianoia_status s = call(&trampoline, &st);
+    if (st.err) std::rethrow_exception(st.err);
+    detail::check(s);
+    return st.done;
+  }
+  template <class F>
   dianoia_event run(const callback& cb, F&& call) {
     state st{&cb, {}, nullptr};
     dianoia_status s = call(&trampoline, &st);
@@ -219,6 +289,54 @@ class session {
     void operator()(dianoia_session* s) const noexcept { dianoia_session_free(s); }
   };
   std::unique_ptr<dianoia_session, deleter> h_;
+};
+
+// A multi-turn chat on a session that keeps the KV cache between turns (see dianoia_conversation_*).
+// The session must outlive it.
+class conversation {
+ public:
+  explicit conversation(session& s) {
+    dianoia_conversation* c = nullptr;
+    detail::check(dianoia_conversation_create(s.get(), &c));
+    h_.reset(c);
+  }
+  void add(const std::string& role, const std::string& content, const std::optional<std::string>& reasoning = {}) {
+    detail::check(dianoia_conversation_add(h_.get(), role.c_str(), content.c_str(),
+                                           reasoning ? reasoning->c_str() : nullptr));
+  }
+  // The user's turn; the reply streams to cb and is appended. Returns the DONE event.
+  dianoia_event send(std::string_view text, const session::callback& cb,
+                     const dianoia_generate_params& p = dianoia_generate_default_params()) {
+    return session::run_with(cb, [&](dianoia_event_fn fn, void* ud) {
+      return dianoia_conversation_send(h_.get(), text.data(), text.size(), &p, fn, ud);
+    });
+  }
+  struct message {
+    std::string role, content, reasoning;
+  };
+  std::vector<message> messages() const {
+    size_t n = 0;
+    detail::check(dianoia_conversation_message_count(h_.get(), &n));
+    std::vector<message> out(n);
+    for (size_t i = 0; i < n; ++i) {
+      auto part = [&](dianoia_message_part p) {
+        auto b = detail::fill_buffer<char>(64, [&](char* buf, size_t cap, size_t* len) {
+          return dianoia_conversation_get_message(h_.get(), i, p, buf, cap, len);
+        });
+        return std::string(b.begin(), b.end());
+      };
+      out[i] = {part(DIANOIA_MESSAGE_ROLE), part(DIANOIA_MESSAGE_CONTENT), part(DIANOIA_MESSAGE_REASONING)};
+    }
+    return out;
+  }
+  void save(const std::string& path) { detail::check(dianoia_conversation_save(h_.get(), path.c_str())); }
+  void load(const std::string& path) { detail::check(dianoia_conversation_load(h_.get(), path.c_str())); }
+
+ private:
+  struct deleter {
+    void operator()(dianoia_conversation* c) const noexcept { dianoia_conversation_free(c); }
+  };
+  std::unique_ptr<dianoia_conversation, deleter> h_;
 };
 
 }  // namespace dianoia

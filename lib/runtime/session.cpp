@@ -42,30 +42,6 @@ void check_options(const generate_options& opt) {
     fail(errc::invalid_argument, "min_reasoning_tokens needs a non-blank continuation text");
 }
 
-// log-softmax of the raw logits for the chosen token and the top n alternatives, in double. `top` is
-// reused between tokens (no allocation once it has grown to n).
-float raw_logprobs(std::span<const float> logits, int32_t chosen, size_t n, std::vector<token_logprob>& top) {
-  double mx = -INFINITY;
-  for (float l : logits)
-    if (l > mx) mx = l;
-  double sum = 0;
-  for (float l : logits) sum += std::exp(static_cast<double>(l) - mx);
-  const double lse = mx + std::log(sum);
-  top.clear();
-  if (n > 0) {
-    // Keep the n best by (logit desc, id asc) with a bounded insertion: n is small.
-    for (int32_t i = 0; i < static_cast<int32_t>(logits.size()); ++i) {
-      const float l = logits[static_cast<size_t>(i)];
-      if (top.size() == n && !(l > top.back().logprob)) continue;
-      auto it = std::find_if(top.begin(), top.end(), [&](const token_logprob& t) { return l > t.logprob; });
-      if (top.size() == n) top.pop_back();
-      top.insert(it, {i, l});
-    }
-    for (auto& t : top) t.logprob = static_cast<float>(static_cast<double>(t.logprob) - lse);
-  }
-  return static_cast<float>(static_cast<double>(logits[static_cast<size_t>(chosen)]) - lse);
-}
-
 }  // namespace
 
 session::session(const model& net, const tokenizer& tok, uint32_t n_ctx, int n_threads, bool f32_kv)
@@ -193,7 +169,8 @@ generation_stats session::decode(const prepared& p, const generate_options& opt,
   reasoning_parser parser(opt.open_tag, opt.close_tag, p.in_thought, split);
   stop_matcher stops(opt.stop);
   std::vector<text_event> events;
-  std::vector<token_logprob> top;
+  std::vector<token_logprob> top_buf(static_cast<size_t>(std::max(opt.logprobs, 0)));
+  std::span<const token_logprob> top;
   std::string released;
   bool sink_ok = true;
   auto emit = [&] {
@@ -201,7 +178,7 @@ generation_stats session::decode(const prepared& p, const generate_options& opt,
       if (sink_ok && !e.text.empty()) sink_ok = sink(e.ch, e.text);
     events.clear();
   };
-  auto tell = [&](int32_t id, channel ch, bool is_tag, bool injected, std::string_view piece, float lp) {
+  auto tell = [&](int32_t id, channel ch, bool is_tag, bool injected, std::string_view piece, double lp) {
     if (tokens && sink_ok) sink_ok = tokens(token_event{id, ch, is_tag, injected, piece, lp, top});
   };
   // Feeds runtime text into the context (and the parser when shown). false: the context is full.
@@ -215,7 +192,7 @@ generation_stats session::decode(const prepared& p, const generate_options& opt,
       parser.feed(stops.flush(), events);
       parser.feed(text, events);
     }
-    top.clear();
+    top = {};
     for (int32_t id : ids) tell(id, parser.state(), false, true, tok_.token_bytes(id, false), 0.0f);
     emit();
     for (int32_t id : ids) smp.accept(id);
@@ -293,8 +270,12 @@ generation_stats session::decode(const prepared& p, const generate_options& opt,
       if (piece[0] == ' ') piece.erase(0, 1);
       strip_space = false;
     }
-    float lp = 0;
-    if (opt.logprobs >= 0) lp = raw_logprobs(logits_, id, static_cast<size_t>(opt.logprobs), top);
+    double lp = 0;
+    if (opt.logprobs >= 0) {
+      const auto r = raw_logprobs(logits_, id, top_buf);
+      lp = r.chosen;
+      top = std::span<const token_logprob>(top_buf.data(), r.n_top);
+    }
     const bool hit = stops.feed(piece, released);
     const channel before = parser.state();
     parser.feed(released, events);

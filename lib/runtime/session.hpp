@@ -12,6 +12,7 @@
 
 #include "model/model.hpp"
 #include "runtime/reasoning_parser.hpp"
+#include "sampling/logprobs.hpp"
 #include "sampling/sampler.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -57,11 +58,6 @@ struct generation_stats {
   double generate_seconds = 0;
 };
 
-struct token_logprob {
-  int32_t id;
-  float logprob;
-};
-
 // One token that entered the context during generation.
 struct token_event {
   int32_t id;
@@ -69,7 +65,7 @@ struct token_event {
   bool is_tag;           // it is exactly the open or close tag: shown in neither channel
   bool injected;         // fed by the runtime, not sampled (no logprobs then)
   std::string_view piece;  // its bytes (may be part of a UTF-8 character)
-  float logprob;         // of the sampled token under the model's distribution (raw logits); 0 if injected
+  double logprob;        // of the sampled token under the model's distribution (raw logits); 0 if injected
   std::span<const token_logprob> top;  // the most likely alternatives, best first
 };
 

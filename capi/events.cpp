@@ -1,0 +1,76 @@
+// C ABI: events delivered to the host's callback.
+#include "events.hpp"
+
+namespace dianoia::capi {
+
+dianoia_event event_emitter::blank(dianoia_event_type type) {
+  dianoia_event ev{};
+  ev.struct_size = sizeof ev;
+  ev.type = type;
+  ev.text = "";
+  ev.stop_string = "";
+  return ev;
+}
+
+static dianoia_event_type channel_type(detail::channel ch) {
+  return ch == detail::channel::reasoning ? DIANOIA_EVENT_REASONING : DIANOIA_EVENT_CONTENT;
+}
+
+bool event_emitter::text(detail::channel ch, std::string_view t, uint32_t sample) {
+  dianoia_event ev = blank(channel_type(ch));
+  ev.text = t.data();
+  ev.text_len = t.size();
+  ev.sample_index = sample;
+  ev.channel = ev.type;
+  return fn_(&ev, user_);
+}
+
+bool event_emitter::token(const detail::token_event& e) {
+  dianoia_event ev = blank(DIANOIA_EVENT_TOKEN);
+  ev.text = e.piece.data();
+  ev.text_len = e.piece.size();
+  ev.token = e.id;
+  ev.channel = channel_type(e.ch);
+  ev.is_tag = e.is_tag;
+  ev.injected = e.injected;
+  ev.logprob = static_cast<float>(e.logprob);
+  top_ids_.clear();
+  top_lp_.clear();
+  for (const auto& t : e.top) {
+    top_ids_.push_back(t.id);
+    top_lp_.push_back(static_cast<float>(t.logprob));
+  }
+  ev.top_tokens = top_ids_.data();
+  ev.top_logprobs = top_lp_.data();
+  ev.n_top = top_ids_.size();
+  return fn_(&ev, user_);
+}
+
+void event_emitter::done(const detail::generation_stats& st, uint32_t sample) {
+  dianoia_event ev = blank(DIANOIA_EVENT_DONE);
+  ev.stop_reason = static_cast<dianoia_stop_reason>(st.stop);
+  ev.prompt_tokens = st.prompt_tokens;
+  ev.reasoning_tokens = st.reasoning_tokens;
+  ev.content_tokens = st.content_tokens;
+  ev.prompt_seconds = st.prompt_seconds;
+  ev.generate_seconds = st.generate_seconds;
+  ev.sample_index = sample;
+  ev.injected_tokens = st.injected_tokens;
+  ev.prompt_reused = st.prompt_reused;
+  ev.stop_string = st.stop_string.c_str();
+  ev.stop_string_len = st.stop_string.size();
+  fn_(&ev, user_);
+}
+
+void event_emitter::vote(const detail::vote_result& r) {
+  std::vector<dianoia_vote_entry> v;
+  for (const auto& e : r.entries) v.push_back({e.answer.data(), e.answer.size(), e.count, e.first_sample});
+  dianoia_event ev = blank(DIANOIA_EVENT_VOTE);
+  ev.votes = v.data();
+  ev.n_votes = v.size();
+  ev.abstained = r.abstained;
+  ev.tie = r.tie;
+  fn_(&ev, user_);
+}
+
+}  // namespace dianoia::capi
