@@ -13,9 +13,11 @@
  * Strings: all text in and out is UTF-8. Input text is given as pointer + length (no terminator needed);
  * text handed to callbacks is valid UTF-8 and never splits a multi-byte character.
  *
- * Versioning: the ABI is stable within a major version. Parameter structs begin with `struct_size`;
- * always start from the *_default_params() function, so that a program built against an older header
- * keeps working with a newer library.
+ * Versioning: the ABI is stable within a major version (within a minor version while the major is 0:
+ * the shared library's SONAME is libdianoia.so.0.MINOR then). Parameter structs begin with
+ * `struct_size` and only grow at the end; always start from the *_default_params() functions (inline:
+ * they ask the library to fill exactly the caller's struct size), so that a program built against an
+ * older header keeps working with a newer library.
  */
 #ifndef DIANOIA_H
 #define DIANOIA_H
@@ -76,7 +78,7 @@ typedef struct dianoia_model dianoia_model;
 typedef bool (*dianoia_progress_fn)(float progress, void* user_data);
 
 typedef struct dianoia_model_params {
-  size_t struct_size;          /* sizeof(dianoia_model_params), set by dianoia_model_default_params */
+  size_t struct_size;          /* sizeof(dianoia_model_params), set by dianoia_model_default_params() */
   uint32_t context_length;     /* 0: the model file's training context; else overrides it */
   dianoia_progress_fn progress; /* optional */
   void* progress_user_data;
@@ -86,7 +88,15 @@ typedef struct dianoia_model_params {
   uint64_t max_memory_bytes;
 } dianoia_model_params;
 
-DIANOIA_API dianoia_model_params dianoia_model_default_params(void);
+/* Fills the first `size` bytes of *p with the defaults and sets p->struct_size = size. The inline
+ * dianoia_model_default_params() below passes the size of the struct as the caller was compiled, so
+ * a program built against an older (smaller) struct keeps working with a newer library. */
+DIANOIA_API void dianoia_model_params_init(dianoia_model_params* p, size_t size);
+static inline dianoia_model_params dianoia_model_default_params(void) {
+  dianoia_model_params p;
+  dianoia_model_params_init(&p, sizeof p);
+  return p;
+}
 
 /* Loads a model: a GGUF file (or the first of its splits, NAME-00001-of-0000N.gguf) or a Hugging Face
  * model directory (config.json, tokenizer.json, *.safetensors; memory-mapped). `params` may be NULL for defaults. On success stores a new
@@ -176,7 +186,15 @@ typedef struct dianoia_session_params {
   dianoia_kv_type kv_type;
 } dianoia_session_params;
 
-DIANOIA_API dianoia_session_params dianoia_session_default_params(void);
+/* Fills the first `size` bytes of *p with the defaults and sets p->struct_size = size. The inline
+ * dianoia_session_default_params() below passes the size of the struct as the caller was compiled, so
+ * a program built against an older (smaller) struct keeps working with a newer library. */
+DIANOIA_API void dianoia_session_params_init(dianoia_session_params* p, size_t size);
+static inline dianoia_session_params dianoia_session_default_params(void) {
+  dianoia_session_params p;
+  dianoia_session_params_init(&p, sizeof p);
+  return p;
+}
 
 /* Creates a session (KV cache + scratch) on a model. The model must outlive the session. */
 DIANOIA_API dianoia_status dianoia_session_create(dianoia_model* model, const dianoia_session_params* params,
@@ -278,7 +296,15 @@ typedef struct dianoia_sampler {
   bool picks;
 } dianoia_sampler;
 
-DIANOIA_API dianoia_generate_params dianoia_generate_default_params(void);
+/* Fills the first `size` bytes of *p with the defaults and sets p->struct_size = size. The inline
+ * dianoia_generate_default_params() below passes the size of the struct as the caller was compiled, so
+ * a program built against an older (smaller) struct keeps working with a newer library. */
+DIANOIA_API void dianoia_generate_params_init(dianoia_generate_params* p, size_t size);
+static inline dianoia_generate_params dianoia_generate_default_params(void) {
+  dianoia_generate_params p;
+  dianoia_generate_params_init(&p, sizeof p);
+  return p;
+}
 
 typedef enum dianoia_event_type {
   DIANOIA_EVENT_REASONING = 1, /* text of the model's thinking (tags removed) */

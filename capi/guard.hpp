@@ -55,6 +55,15 @@ T read_params(const T* in, T defaults, const char* what) {
   return defaults;
 }
 
+// *_params_init: the defaults, cut to the caller's struct size (an older, smaller struct gets its prefix).
+template <class T>
+void init_params(T* p, size_t size, T defaults) {
+  if (!p || size < sizeof(size_t)) return;
+  const size_t n = size < sizeof(T) ? size : sizeof(T);
+  defaults.struct_size = size;
+  std::memcpy(static_cast<void*>(p), &defaults, n);
+}
+
 // The integer a C caller stored in an enum field. C lets any int through; reading an out-of-range value
 // as a C++ enum would be undefined behaviour, so validate the raw integer instead.
 template <class E>

@@ -53,10 +53,10 @@ std::string render_chat(const detail::loaded_model* m, const char* tmpl, const s
 
 extern "C" {
 
-DIANOIA_API dianoia_model_params dianoia_model_default_params(void) {
+DIANOIA_API void dianoia_model_params_init(dianoia_model_params* out, size_t size) {
   dianoia_model_params p{};
   p.struct_size = sizeof p;
-  return p;
+  capi::init_params(out, size, p);
 }
 
 DIANOIA_API dianoia_status dianoia_model_load(const char* path, const dianoia_model_params* params,

@@ -43,13 +43,13 @@ std::vector<int32_t> chat_prompt(const dianoia_session& s, const std::vector<det
 
 extern "C" {
 
-DIANOIA_API dianoia_session_params dianoia_session_default_params(void) {
+DIANOIA_API void dianoia_session_params_init(dianoia_session_params* out, size_t size) {
   dianoia_session_params p{};
   p.struct_size = sizeof p;
-  return p;
+  capi::init_params(out, size, p);
 }
 
-DIANOIA_API dianoia_generate_params dianoia_generate_default_params(void) {
+DIANOIA_API void dianoia_generate_params_init(dianoia_generate_params* out, size_t size) {
   dianoia_generate_params p{};
   p.struct_size = sizeof p;
   p.max_tokens = 512;
@@ -80,7 +80,7 @@ DIANOIA_API dianoia_generate_params dianoia_generate_default_params(void) {
   p.mirostat = d.mirostat;
   p.mirostat_tau = d.mirostat_tau;
   p.mirostat_eta = d.mirostat_eta;
-  return p;
+  capi::init_params(out, size, p);
 }
 
 DIANOIA_API dianoia_status dianoia_session_create(dianoia_model* model, const dianoia_session_params* params,

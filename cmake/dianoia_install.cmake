@@ -51,10 +51,16 @@ configure_package_config_file(
   ${PROJECT_BINARY_DIR}/dianoiaConfig.cmake
   INSTALL_DESTINATION ${DIANOIA_CMAKE_INSTALL_DIR}
   NO_SET_AND_CHECK_MACRO)
+# As the SONAME: while the major version is 0, a minor version is an ABI of its own.
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(_dianoia_compat SameMinorVersion)
+else()
+  set(_dianoia_compat SameMajorVersion)
+endif()
 write_basic_package_version_file(
   ${PROJECT_BINARY_DIR}/dianoiaConfigVersion.cmake
   VERSION ${PROJECT_VERSION}
-  COMPATIBILITY SameMajorVersion)
+  COMPATIBILITY ${_dianoia_compat})
 install(FILES
   ${PROJECT_BINARY_DIR}/dianoiaConfig.cmake
   ${PROJECT_BINARY_DIR}/dianoiaConfigVersion.cmake

@@ -1,6 +1,7 @@
 // Shared pieces of the dianoia command-line program.
 #pragma once
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,13 @@ class args {
     }
     return false;
   }
+  // Every value of a repeatable option, in order.
+  std::vector<std::string> values(std::initializer_list<std::string_view> names) {
+    std::vector<std::string> out;
+    std::string v;
+    while (value(names, v)) out.push_back(v);
+    return out;
+  }
   // Call after reading every known option: anything left is an error.
   void finish() const {
     if (!items_.empty()) throw std::runtime_error("unknown argument '" + items_.front() + "'");
@@ -60,6 +68,7 @@ std::string default_model_path();
 std::string json_string(std::string_view s);
 
 int cmd_run(int argc, char** argv);
+int cmd_chat(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_bench(int argc, char** argv);

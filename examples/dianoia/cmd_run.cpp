@@ -1,8 +1,7 @@
-// dianoia run: stream a model's thinking (dim) and its answer.
-#include <unistd.h>
-
+// dianoia run: one reply (chat template) or a plain completion (--raw), streamed: the model's thinking
+// dimmed, then its answer. With --samples N the prompt is answered N times from one prompt cache and
+// the answers are majority-voted.
 #include <csignal>
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -10,6 +9,8 @@
 #include <dianoia/dianoia.hpp>
 
 #include "cli.hpp"
+#include "gen_options.hpp"
+#include "printer.hpp"
 
 namespace cli {
 namespace {
@@ -21,49 +22,28 @@ extern "C" void on_sigint(int) {
   if (g_session) dianoia_session_cancel(g_session);
 }
 
-const char* stop_name(dianoia_stop_reason r) {
-  switch (r) {
-    case DIANOIA_STOP_EOS: return "eos";
-    case DIANOIA_STOP_MAX_TOKENS: return "max_tokens";
-    case DIANOIA_STOP_CONTEXT_FULL: return "context_full";
-    case DIANOIA_STOP_CANCELLED: return "cancelled";
-    case DIANOIA_STOP_CALLBACK: return "callback";
-    default: return "none";
-  }
-}
-
 std::string read_all(std::istream& in) { return std::string(std::istreambuf_iterator<char>(in), {}); }
 
 }  // namespace
 
 int cmd_run(int argc, char** argv) {
   args a(argc, argv, 2);
-  std::string model_path, prompt, prompt_file, system, v;
+  std::string model_path, prompt, prompt_file, system, v, save_path, load_path;
   if (!a.value({"-m", "--model"}, model_path)) model_path = default_model_path();
   const bool have_prompt = a.value({"-p", "--prompt"}, prompt);
   const bool have_file = a.value({"-f", "--file"}, prompt_file);
   a.value({"-s", "--system"}, system);
-  dianoia_generate_params gp = dianoia_generate_default_params();
+  gen_options g;
+  g.parse(a);
   dianoia_session_params sp = dianoia_session_default_params();
   dianoia::model::params mp;
-  if (a.value({"-n", "--max-tokens"}, v)) gp.max_tokens = static_cast<int32_t>(to_long(v, "-n"));
-  if (a.value({"--temp", "--temperature"}, v)) gp.temperature = static_cast<float>(to_double(v, "--temp"));
-  if (a.value({"--top-k"}, v)) gp.top_k = static_cast<int32_t>(to_long(v, "--top-k"));
-  if (a.value({"--top-p"}, v)) gp.top_p = static_cast<float>(to_double(v, "--top-p"));
-  if (a.value({"--min-p"}, v)) gp.min_p = static_cast<float>(to_double(v, "--min-p"));
-  if (a.value({"--seed"}, v)) gp.seed = static_cast<uint64_t>(to_long(v, "--seed"));
-  if (a.value({"--max-reasoning-tokens"}, v))
-    gp.max_reasoning_tokens = static_cast<int32_t>(to_long(v, "--max-reasoning-tokens"));
   if (a.value({"-t", "--threads"}, v)) sp.n_threads = static_cast<int32_t>(to_long(v, "-t"));
   if (a.value({"-c", "--ctx-size"}, v)) mp.context_length = static_cast<uint32_t>(to_long(v, "-c"));
-  bool reasoning_given = false;
-  if (a.value({"--reasoning"}, v)) {
-    reasoning_given = true;
-    if (v == "auto") gp.reasoning = DIANOIA_REASONING_AUTO;
-    else if (v == "on") gp.reasoning = DIANOIA_REASONING_ON;
-    else if (v == "off") gp.reasoning = DIANOIA_REASONING_OFF;
-    else throw std::runtime_error("--reasoning takes auto, on or off");
-  }
+  uint32_t samples = 1;
+  if (a.value({"--samples"}, v)) samples = static_cast<uint32_t>(to_long(v, "--samples"));
+  const bool vote = a.flag("--vote");
+  a.value({"--save-session"}, save_path);
+  a.value({"--load-session"}, load_path);
   const bool raw = a.flag("--raw"), json = a.flag("--json"), hide = a.flag("--hide-reasoning");
   a.finish();
   if (have_file) {
@@ -72,63 +52,49 @@ int cmd_run(int argc, char** argv) {
     prompt = read_all(f);
   } else if (have_prompt && prompt == "-") {
     prompt = read_all(std::cin);
-  } else if (!have_prompt) {
-    throw std::runtime_error("run needs a prompt: -p PROMPT, -p - (stdin) or -f FILE");
   }
-  if (raw && !reasoning_given) gp.reasoning = DIANOIA_REASONING_OFF;
+  const bool continuing = !have_file && !have_prompt && !load_path.empty();
+  if (!have_file && !have_prompt && !continuing)
+    throw std::runtime_error("run needs a prompt: -p PROMPT, -p - (stdin), -f FILE, or --load-session F to continue");
+  if (continuing && !raw) throw std::runtime_error("continuing a loaded session without a prompt needs --raw");
+  if (samples < 1 || samples > 1024) throw std::runtime_error("--samples takes 1..1024");
+  if (vote && samples < 2) throw std::runtime_error("--vote needs --samples N with N >= 2");
+  if (samples > 1 && raw) throw std::runtime_error("--samples works on chat prompts (not with --raw)");
+  if (raw && !g.reasoning_given) g.p.reasoning = DIANOIA_REASONING_OFF;
 
   dianoia::model model(model_path, mp);
   dianoia::session session(model, sp);
+  if (!load_path.empty()) session.load(load_path);
   g_session = session.get();
   std::signal(SIGINT, on_sigint);
 
-  const bool tty = isatty(STDOUT_FILENO);
-  dianoia_event_type last = DIANOIA_EVENT_DONE;
-  auto on_event = [&](const dianoia::event& ev) {
-    if (ev.type == DIANOIA_EVENT_DONE) return true;
-    if (json) {
-      std::printf("{\"type\":\"%s\",\"text\":%s}\n", ev.type == DIANOIA_EVENT_REASONING ? "reasoning" : "content",
-                  json_string(ev.text).c_str());
-    } else if (ev.type == DIANOIA_EVENT_REASONING) {
-      if (hide) return true;
-      if (tty && last != DIANOIA_EVENT_REASONING) std::fputs("\033[2m", stdout);
-      std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
-    } else {
-      if (last == DIANOIA_EVENT_REASONING && !hide) std::fputs(tty ? "\033[0m\n\n" : "\n\n", stdout);
-      std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
-    }
-    last = ev.type;
-    std::fflush(stdout);
-    return true;
-  };
+  printer out(json, hide);
+  auto on_event = [&](const dianoia::event& ev) { return out.on_event(ev); };
+  std::vector<dianoia::chat_message> msgs;
+  if (!system.empty()) msgs.push_back({"system", system});
+  msgs.push_back({"user", prompt});
 
-  dianoia_event done;
-  if (raw) {
-    done = session.complete(prompt, on_event, gp);
-  } else {
-    std::vector<dianoia::chat_message> msgs;
-    if (!system.empty()) msgs.push_back({"system", system});
-    msgs.push_back({"user", prompt});
-    done = session.chat(msgs, on_event, gp);
+  dianoia_event done{};
+  if (samples > 1) {
+    // DONE events arrive per sample; print each as it comes.
+    auto each = [&](const dianoia::event& ev) {
+      if (ev.type == DIANOIA_EVENT_DONE) out.done(*ev.raw);
+      return out.on_event(ev);
+    };
+    auto result = session.chat_samples(msgs, samples, each, g.p);
+    out.vote(result, samples);
+    g_session = nullptr;
+    return 0;
   }
+  if (continuing)
+    done = session.complete(session.tokens(), on_event, g.p);
+  else if (raw)
+    done = session.complete(prompt, on_event, g.p);
+  else
+    done = session.chat(msgs, on_event, g.p);
   g_session = nullptr;
-
-  const unsigned gen = done.reasoning_tokens + done.content_tokens;
-  const double tps = done.generate_seconds > 0 ? gen / done.generate_seconds : 0.0;
-  const double pps = done.prompt_seconds > 0 ? done.prompt_tokens / done.prompt_seconds : 0.0;
-  if (json) {
-    std::printf(
-        "{\"type\":\"done\",\"stop_reason\":\"%s\",\"prompt_tokens\":%u,\"reasoning_tokens\":%u,"
-        "\"content_tokens\":%u,\"prompt_seconds\":%.6f,\"generate_seconds\":%.6f,\"tokens_per_second\":%.3f}\n",
-        stop_name(done.stop_reason), done.prompt_tokens, done.reasoning_tokens, done.content_tokens,
-        done.prompt_seconds, done.generate_seconds, tps);
-  } else {
-    if (tty && last == DIANOIA_EVENT_REASONING) std::fputs("\033[0m", stdout);
-    std::fputs("\n", stdout);
-    std::fflush(stdout);
-    std::fprintf(stderr, "[%u prompt tokens at %.1f tok/s; %u reasoning + %u answer tokens at %.1f tok/s; stop: %s]\n",
-                 done.prompt_tokens, pps, done.reasoning_tokens, done.content_tokens, tps, stop_name(done.stop_reason));
-  }
+  out.done(done);
+  if (!save_path.empty()) session.save(save_path);
   return done.stop_reason == DIANOIA_STOP_CANCELLED ? 130 : 0;
 }
 

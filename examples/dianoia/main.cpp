@@ -8,6 +8,7 @@
 #include <dianoia/dianoia.hpp>
 
 #include "cli.hpp"
+#include "gen_options.hpp"
 
 namespace cli {
 
@@ -62,27 +63,33 @@ std::string json_string(std::string_view s) {
 }  // namespace cli
 
 static void usage() {
-  std::fputs(
+  std::fprintf(stderr,
       "usage: dianoia <command> [options]\n"
       "\n"
       "commands:\n"
       "  run       generate a reply (chat template) or a plain completion (--raw)\n"
+      "  chat      an interactive conversation (one line per turn; the KV cache is kept)\n"
       "  tokenize  print the token ids of stdin\n"
       "  info      describe a model file\n"
       "  bench     measure prefill and decode speed\n"
       "\n"
-      "dianoia run [-m MODEL] -p PROMPT [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--seed S]\n"
-      "            [--raw] [--json] [--reasoning auto|on|off] [--max-reasoning-tokens N] [--hide-reasoning]\n"
-      "            [-c CONTEXT] [-t THREADS] [-s SYSTEM]\n"
-      "            (-p - reads the prompt from stdin; -f FILE reads it from a file)\n"
+      "dianoia run [-m MODEL] -p PROMPT [generation options] [--raw] [--json] [--hide-reasoning]\n"
+      "            [-c CONTEXT] [-t THREADS] [-s SYSTEM] [--samples N [--vote]]\n"
+      "            [--save-session FILE] [--load-session FILE]\n"
+      "            (-p - reads the prompt from stdin; -f FILE reads it from a file; --raw --load-session F\n"
+      "            without a prompt continues the saved context)\n"
+      "dianoia chat [-m MODEL] [-s SYSTEM] [generation options] [--json] [--hide-reasoning]\n"
+      "            [--save-session FILE] [--load-session FILE]\n"
       "dianoia tokenize -m MODEL_OR_TOKENIZER_JSON [--special] [--add-special]   (reads all of stdin;\n"
       "            a tokenizer.json, or a directory holding one, works as well as a GGUF file)\n"
-      "dianoia info MODEL\n"
+      "dianoia info MODEL [--max-memory MIB]   (MODEL: .gguf, first split, or HF model directory)\n"
       "dianoia bench [-m MODEL] [-t THREADS] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--json]\n"
+      "\n"
+      "%s"
       "\n"
       "With no -m, run and bench use the default model (SmolLM2-135M-Instruct Q4_1) in\n"
       "$DIANOIA_HOME, default ~/.cache/dianoia (scripts/fetch-default-model.sh puts it there).\n",
-      stderr);
+      cli::k_gen_usage);
 }
 
 int main(int argc, char** argv) {
@@ -97,6 +104,7 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   try {
     if (cmd == "run") return cli::cmd_run(argc, argv);
+    if (cmd == "chat") return cli::cmd_chat(argc, argv);
     if (cmd == "tokenize") return cli::cmd_tokenize(argc, argv);
     if (cmd == "info") return cli::cmd_info(argc, argv);
     if (cmd == "bench") return cli::cmd_bench(argc, argv);

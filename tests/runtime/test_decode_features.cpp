@@ -189,7 +189,7 @@ TEST_CASE("token events: ids, channels, tags, injections and raw logprobs") {
     int32_t id;
     channel ch;
     bool tag, injected;
-    float lp;
+    double lp;
     std::vector<token_logprob> top;
   };
   std::vector<seen> ev;

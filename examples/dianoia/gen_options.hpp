@@ -1,0 +1,33 @@
+// The generation flags shared by `run` and `chat`: sampling, reasoning control, stops, logprobs.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <dianoia.h>
+
+#include "cli.hpp"
+
+namespace cli {
+
+// Owns the strings the C parameter struct points at.
+struct gen_options {
+  dianoia_generate_params p = dianoia_generate_default_params();
+  bool reasoning_given = false;
+
+  // Reads every generation flag present in `a` (removing it).
+  void parse(args& a);
+  // Points p's string and array fields at the storage below (call after copying or parsing).
+  void bind();
+
+  std::string wrap_up, continue_text, open_tag, close_tag, order;
+  std::vector<std::string> stops, breakers;
+  std::vector<const char*> stop_ptrs, breaker_ptrs;
+  std::vector<dianoia_logit_bias> bias;
+};
+
+// The flags, for usage().
+extern const char* const k_gen_usage;
+
+const char* stop_name(dianoia_stop_reason r);
+
+}  // namespace cli

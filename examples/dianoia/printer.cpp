@@ -1,0 +1,101 @@
+#include "printer.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "cli.hpp"
+#include "gen_options.hpp"
+
+namespace cli {
+
+printer::printer(bool json, bool hide_reasoning) : json_(json), hide_(hide_reasoning), tty_(isatty(STDOUT_FILENO)) {}
+
+void printer::end_reasoning() {
+  if (last_ == DIANOIA_EVENT_REASONING && !hide_) std::fputs(tty_ ? "\033[0m\n\n" : "\n\n", stdout);
+}
+
+bool printer::on_event(const dianoia::event& ev) {
+  const dianoia_event& r = *ev.raw;
+  if (ev.type == DIANOIA_EVENT_DONE || ev.type == DIANOIA_EVENT_VOTE) return true;
+  if (json_) {
+    if (ev.type == DIANOIA_EVENT_TOKEN) {
+      std::string top = "[";
+      for (size_t i = 0; i < r.n_top; ++i)
+        top += (i ? "," : "") + std::string("[") + std::to_string(r.top_tokens[i]) + "," +
+               std::to_string(r.top_logprobs[i]) + "]";
+      top += "]";
+      std::printf("{\"type\":\"token\",\"sample\":%u,\"id\":%d,\"channel\":\"%s\",\"injected\":%s,\"logprob\":%.6f,\"top\":%s}\n",
+                  r.sample_index, r.token, r.channel == DIANOIA_EVENT_REASONING ? "reasoning" : "content",
+                  r.injected ? "true" : "false", static_cast<double>(r.logprob), top.c_str());
+    } else {
+      std::printf("{\"type\":\"%s\",\"sample\":%u,\"text\":%s}\n",
+                  ev.type == DIANOIA_EVENT_REASONING ? "reasoning" : "content", r.sample_index,
+                  json_string(ev.text).c_str());
+    }
+    std::fflush(stdout);
+    return true;
+  }
+  if (ev.type == DIANOIA_EVENT_TOKEN) return true;  // logprobs are shown in --json mode only
+  if (r.sample_index != sample_) {
+    if (tty_ && last_ == DIANOIA_EVENT_REASONING) std::fputs("\033[0m", stdout);
+    std::printf("\n\n--- sample %u ---\n", r.sample_index);
+    sample_ = r.sample_index;
+    last_ = DIANOIA_EVENT_DONE;
+  }
+  if (ev.type == DIANOIA_EVENT_REASONING) {
+    if (hide_) return true;
+    if (tty_ && last_ != DIANOIA_EVENT_REASONING) std::fputs("\033[2m", stdout);
+    std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
+  } else {
+    end_reasoning();
+    std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
+  }
+  last_ = ev.type;
+  std::fflush(stdout);
+  return true;
+}
+
+void printer::done(const dianoia_event& d) {
+  const unsigned gen = d.reasoning_tokens + d.content_tokens;
+  const double tps = d.generate_seconds > 0 ? gen / d.generate_seconds : 0.0;
+  const double pps = d.prompt_seconds > 0 ? d.prompt_tokens / d.prompt_seconds : 0.0;
+  if (json_) {
+    std::printf(
+        "{\"type\":\"done\",\"sample\":%u,\"stop_reason\":\"%s\",\"prompt_tokens\":%u,\"reasoning_tokens\":%u,"
+        "\"content_tokens\":%u,\"injected_tokens\":%u,\"prompt_reused\":%u,\"prompt_seconds\":%.6f,"
+        "\"generate_seconds\":%.6f,\"tokens_per_second\":%.3f}\n",
+        d.sample_index, stop_name(d.stop_reason), d.prompt_tokens, d.reasoning_tokens, d.content_tokens,
+        d.injected_tokens, d.prompt_reused, d.prompt_seconds, d.generate_seconds, tps);
+  } else {
+    if (tty_ && last_ == DIANOIA_EVENT_REASONING) std::fputs("\033[0m", stdout);
+    std::fputs("\n", stdout);
+    std::fflush(stdout);
+    std::fprintf(stderr,
+                 "[%u prompt tokens (%u reused) at %.1f tok/s; %u reasoning + %u answer tokens at %.1f tok/s; stop: %s]\n",
+                 d.prompt_tokens, d.prompt_reused, pps, d.reasoning_tokens, d.content_tokens, tps,
+                 stop_name(d.stop_reason));
+  }
+  last_ = DIANOIA_EVENT_DONE;
+}
+
+void printer::vote(const dianoia::session::vote& v, uint32_t n_samples) {
+  if (json_) {
+    std::string answers = "[";
+    for (size_t i = 0; i < v.entries.size(); ++i)
+      answers += (i ? "," : "") + std::string("{\"answer\":") + json_string(v.entries[i].answer) +
+                 ",\"count\":" + std::to_string(v.entries[i].count) + "}";
+    answers += "]";
+    std::printf("{\"type\":\"vote\",\"samples\":%u,\"answers\":%s,\"abstained\":%u,\"tie\":%s,\"winner\":%s}\n",
+                n_samples, answers.c_str(), v.abstained, v.tie ? "true" : "false",
+                v.entries.empty() ? "null" : json_string(v.entries[0].answer).c_str());
+    return;
+  }
+  std::printf("\nvote over %u samples:", n_samples);
+  for (const auto& e : v.entries) std::printf(" '%s' x%u", e.answer.c_str(), e.count);
+  if (v.abstained) std::printf(" (no answer: %u)", v.abstained);
+  std::printf("\nanswer: %s%s\n", v.entries.empty() ? "(none)" : v.entries[0].answer.c_str(), v.tie ? " (tie)" : "");
+}
+
+}  // namespace cli
