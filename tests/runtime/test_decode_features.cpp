@@ -284,3 +284,24 @@ TEST_CASE("n samples share the prompt cache and draw with consecutive seeds") {
     CHECK(one == outs[i]);
   }
 }
+
+TEST_CASE("tags between multi-byte characters fed byte by byte never leak or split a character") {
+  test_vocab v;
+  scripted_model m(v.tok->n_vocab(), v.eos);
+  // "中</think>文": the close tag sits between two 3-byte characters, all of it one byte per token.
+  m.script = cat({v.bytes("\xE4\xB8\xAD</think>\xE6\x96\x87")});
+  auto r = run(m, v, cat({v.bytes("Q"), {v.think}}), {});
+  CHECK(r.reasoning == "\xE4\xB8\xAD");
+  CHECK(r.content == "\xE6\x96\x87");
+}
+
+TEST_CASE("a stop string made of multi-byte characters, split across tokens") {
+  test_vocab v;
+  scripted_model m(v.tok->n_vocab(), v.eos);
+  m.script = v.bytes("ok \xE7\xBB\x93\xE6\x9D\x9F more");  // "ok 结束 more", byte by byte
+  generate_options opt;
+  opt.stop = {"\xE7\xBB\x93\xE6\x9D\x9F"};
+  auto r = run(m, v, v.bytes("Q"), opt);
+  CHECK(r.content == "ok ");
+  CHECK(r.st.stop == stop_reason::stop_string);
+}
