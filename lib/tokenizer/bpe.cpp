@@ -27,7 +27,10 @@ bpe_model::bpe_model(const vocab_data& v, const token_index& index, bool ignore_
   // Pairs are keyed by token id, so both sides and the result must be tokens (HF rejects such files too).
   // The first (lowest-ranked) occurrence of a repeated pair wins.
   if (v.merges.size() > 0x7FFFFFFF) fail(errc::format, "tokenizer: {} merges", v.merges.size());
-  merges_.reserve(v.merges.size());
+  size_t slots = 16;
+  while (slots < v.merges.size() + v.merges.size() / 2) slots *= 2;  // load factor <= 2/3
+  merges_.assign(slots, merge_slot{k_empty, 0, 0});
+  mask_ = slots - 1;
   std::string joined;
   for (size_t r = 0; r < v.merges.size(); ++r) {
     const auto& [a, b] = v.merges[r];
@@ -38,7 +41,24 @@ bpe_model::bpe_model(const vocab_data& v, const token_index& index, bool ignore_
     const int32_t im = index.find(joined);
     if (im < 0)
       fail(errc::format, "tokenizer: merge {} ('{} {}') yields '{}', which is not in the vocabulary", r, a, b, joined);
-    merges_.try_emplace(key(ia, ib), merge{static_cast<int32_t>(r), im});
+    const uint64_t k = key(ia, ib);
+    size_t i = slot_of(k, mask_);
+    while (merges_[i].key != k_empty && merges_[i].key != k) i = (i + 1) & mask_;
+    if (merges_[i].key == k_empty) merges_[i] = {k, static_cast<int32_t>(r), im};
+  }
+  byte_pairs_.resize(256 * 256);
+  for (unsigned a = 0; a < 256; ++a)
+    for (unsigned b = 0; b < 256; ++b)
+      if (byte_token_[a] >= 0 && byte_token_[b] >= 0)
+        if (const merge_slot* m = find_merge(byte_token_[a], byte_token_[b])) byte_pairs_[a * 256 + b] = {m->rank, m->merged};
+}
+
+const bpe_model::merge_slot* bpe_model::find_merge(int32_t a, int32_t b) const {
+  const uint64_t k = key(a, b);
+  for (size_t i = slot_of(k, mask_);; i = (i + 1) & mask_) {
+    const merge_slot& m = merges_[i];
+    if (m.key == k) return &m;
+    if (m.key == k_empty) return nullptr;
   }
 }
 
@@ -48,9 +68,13 @@ void bpe_model::push_pair(scratch& s, int32_t left) const {
   if (l.next < 0 || l.id < 0) return;
   const auto& r = s.syms[l.next];
   if (r.id < 0) return;
-  const auto it = merges_.find(key(l.id, r.id));
-  if (it == merges_.end()) return;
-  s.heap.push_back({it->second.rank, left, l.next, it->second.merged, l.n + r.n});
+  const merge_slot* m = find_merge(l.id, r.id);
+  if (m) push_candidate(s, m->rank, left, l.next, m->merged, l.n + r.n);
+}
+
+void bpe_model::push_candidate(scratch& s, int32_t rank, int32_t left, int32_t right, int32_t merged,
+                               uint32_t n) const {
+  s.heap.push_back({rank, left, right, merged, n});
   std::push_heap(s.heap.begin(), s.heap.end(), lower_priority);
 }
 
@@ -73,7 +97,10 @@ void bpe_model::encode_word(std::string_view word, std::vector<int32_t>& out, sc
   for (int32_t i = 0; i < n; ++i)
     s.syms[i] = {byte_token_[static_cast<uint8_t>(word[i])], 1, i - 1, i + 1 < n ? i + 1 : -1};
   s.heap.clear();
-  for (int32_t i = 0; i + 1 < n; ++i) push_pair(s, i);
+  for (int32_t i = 0; i + 1 < n; ++i) {
+    const byte_merge& m = byte_pairs_[static_cast<uint8_t>(word[i]) * 256u + static_cast<uint8_t>(word[i + 1])];
+    if (m.rank >= 0) push_candidate(s, m.rank, i, i + 1, m.merged, 2);
+  }
 
   while (!s.heap.empty()) {
     std::pop_heap(s.heap.begin(), s.heap.end(), lower_priority);

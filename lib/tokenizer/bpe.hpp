@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "tokenizer/token_index.hpp"
@@ -37,16 +36,30 @@ class bpe_model {
   void encode_word(std::string_view word, std::vector<int32_t>& out, scratch& s) const;
 
  private:
-  struct merge {
+  // Merge table: open addressing over one flat array (a node-based map spent most of encode's time in
+  // cache misses). key == k_empty marks a free slot; no real key has both halves 0xFFFFFFFF.
+  struct merge_slot {
+    uint64_t key;
     int32_t rank, merged;
   };
+  static constexpr uint64_t k_empty = ~uint64_t{0};
   static uint64_t key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
+  static size_t slot_of(uint64_t k, size_t mask) { return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> 20) & mask; }
+  const merge_slot* find_merge(int32_t a, int32_t b) const;
   void push_pair(scratch& s, int32_t left) const;
+  void push_candidate(scratch& s, int32_t rank, int32_t left, int32_t right, int32_t merged, uint32_t n) const;
 
   const token_index& index_;
   bool ignore_merges_;
   std::array<int32_t, 256> byte_token_{};
-  std::unordered_map<uint64_t, merge> merges_;
+  std::vector<merge_slot> merges_;
+  // Merges of two single-byte tokens, indexed by the byte pair: every word starts as bytes, so these are
+  // the most frequent probes. rank -1: no merge.
+  struct byte_merge {
+    int32_t rank = -1, merged = -1;
+  };
+  std::vector<byte_merge> byte_pairs_;
+  size_t mask_ = 0;
 };
 
 }  // namespace dianoia::detail

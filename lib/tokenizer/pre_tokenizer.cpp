@@ -140,7 +140,7 @@ struct match_scratch {
   }
 };
 
-match_scratch& scratch() {
+match_scratch& thread_scratch() {
   thread_local match_scratch s;
   return s;
 }
@@ -181,10 +181,12 @@ regex_splitter::regex_splitter(const pre_tokenizer_spec& spec) {
 
 regex_splitter::~regex_splitter() = default;
 
-void regex_splitter::split(std::string_view text, std::vector<text_span>& out) const {
+void regex_splitter::split(std::string_view text, std::vector<text_span>& out, scratch& buffers) const {
   if (text.empty()) return;
-  match_scratch& s = scratch();
-  std::vector<text_span> cur{{0, text.size()}}, next;
+  match_scratch& s = thread_scratch();
+  std::vector<text_span>& cur = buffers.cur;
+  std::vector<text_span>& next = buffers.next;
+  cur.assign(1, {0, text.size()});
   for (const auto& re : regexes_) {
     next.clear();
     for (const text_span piece : cur) {

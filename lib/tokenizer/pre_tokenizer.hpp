@@ -34,8 +34,17 @@ class regex_splitter {
   regex_splitter(const regex_splitter&) = delete;
   regex_splitter& operator=(const regex_splitter&) = delete;
 
+  // Buffers reused across the split() calls of one encode.
+  struct scratch {
+    std::vector<text_span> cur, next;
+  };
+
   // Appends the pieces of `text` (offsets relative to text) to `out`, in order; they tile the text.
-  void split(std::string_view text, std::vector<text_span>& out) const;
+  void split(std::string_view text, std::vector<text_span>& out, scratch& buffers) const;
+  void split(std::string_view text, std::vector<text_span>& out) const {
+    scratch s;
+    split(text, out, s);
+  }
 
  private:
   struct compiled;

@@ -25,6 +25,8 @@ void validate_vocab(const vocab_data& v) {
     fail(errc::format, "tokenizer: vocabulary of {} tokens is too large", n);
   if (!v.scores.empty() && v.scores.size() != n)
     fail(errc::format, "tokenizer: {} scores for {} tokens", v.scores.size(), n);
+  if (!v.token_flags.empty() && v.token_flags.size() != n)
+    fail(errc::format, "tokenizer: {} token flags for {} tokens", v.token_flags.size(), n);
   if (!v.types.empty() && v.types.size() != n)
     fail(errc::format, "tokenizer: {} token types for {} tokens", v.types.size(), n);
   for (size_t i = 0; i < v.types.size(); ++i) {

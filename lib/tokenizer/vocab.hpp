@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "tokenizer/unicode_norm.hpp"
+
 namespace dianoia::detail {
 
 namespace gguf {
@@ -29,17 +31,28 @@ enum class token_type : int32_t {
   byte = 6,
 };
 
+// Flags of HF added tokens (tokenizer.json "added_tokens"), bit values of vocab_data::token_flags.
+enum token_flag : uint8_t {
+  token_lstrip = 1,      // the match takes the whitespace before it
+  token_rstrip = 2,      // ... and after it
+  token_normalized = 4,  // matched in the normalized text instead of the raw text
+};
+
 struct vocab_data {
   vocab_model model = vocab_model::spm;
   std::string pre = "default";  // pre-tokenizer name (tokenizer.ggml.pre); ignored for spm
   std::vector<std::string> tokens;
   std::vector<float> scores;      // empty (all 0) or one per token
   std::vector<token_type> types;  // empty (all normal) or one per token
+  std::vector<uint8_t> token_flags;  // empty (none) or one per token: token_flag bits
   std::vector<std::pair<std::string, std::string>> merges;  // bpe only, in rank order
   int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, pad = -1;
   bool add_bos = false;
   bool add_eos = false;
   bool add_space_prefix = false;  // spm: prepend ' ' to the text (and after each special token)
+  // Unicode normalizations applied in turn to the text between special tokens (tokenizer.json's
+  // normalizer; GGUF files have none).
+  std::vector<normal_form> normalizers;
 };
 
 // Throws error(format) for inconsistent data: count mismatches, ids out of range, unknown token types,
@@ -54,7 +67,8 @@ vocab_data load_vocab_gguf(const gguf::file& f);
 // Hugging Face tokenizer.json text, with tokenizer_config.json text if there is one (BOS/EOS/PAD/UNK
 // names and add_bos_token/add_eos_token; without it they come from the post-processor's template).
 // Byte-level BPE only (Qwen2/2.5/3, DeepSeek-R1 distills and V3, Llama-3, SmolLM2, GPT-2): the
-// pre-tokenizer's regexes must be those of a known llama.cpp pre-tokenizer. Added tokens keep their ids:
+// pre-tokenizer's regexes must be those of a known llama.cpp pre-tokenizer; NFC/NFD/NFKC/NFKD normalizers
+// (alone or in a Sequence) are applied. Added tokens keep their ids:
 // special ones become control tokens, the others user-defined. error(unsupported) for another model type,
 // pre-tokenizer or normalizer (SentencePiece-style files with Metaspace / byte_fallback included),
 // error(format) for malformed JSON or inconsistent data (ids out of range or repeated, wrong types,

@@ -213,13 +213,15 @@ std::string recognise_pre(const doc& d, bool ignore_merges) {
   unsupported_pre(*pt, fmt::format("'{}' (not one of the known byte-level BPE pre-tokenizers)", hf.description));
 }
 
-void check_normalizer(const doc& d, const json_value& n, int depth) {
+void collect_normalizers(const doc& d, const json_value& n, std::vector<normal_form>& out, int depth) {
   const std::string& type = d.str(d.need(n, "type", "normalizer"), "normalizer.type");
-  // NFC is skipped, as llama.cpp skips it: it changes only text that is not in NFC already.
-  if (type == "NFC") return;
+  if (type == "NFC") return out.push_back(normal_form::nfc);
+  if (type == "NFD") return out.push_back(normal_form::nfd);
+  if (type == "NFKC") return out.push_back(normal_form::nfkc);
+  if (type == "NFKD") return out.push_back(normal_form::nfkd);
   if (type == "Sequence" && depth < 4) {
     for (const json_value& sub : d.arr(d.need(n, "normalizers", "normalizer Sequence"), "normalizer.normalizers"))
-      check_normalizer(d, sub, depth + 1);
+      collect_normalizers(d, sub, out, depth + 1);
     return;
   }
   fail(errc::unsupported, "{}: normalizer '{}' is not supported (byte {})", k_tok, short_text(type), n.offset());
@@ -275,9 +277,9 @@ vocab_data load_vocab_hf(std::string_view tokenizer_json, std::optional<std::str
   for (std::string_view key : {"continuing_subword_prefix", "end_of_word_suffix"})
     if (const json_value* p = doc::opt(model, key); p && !d.str(*p, key).empty())
       fail(errc::unsupported, "{}: model.{} is not supported (byte {})", k_tok, key, p->offset());
-  if (const json_value* n = doc::opt(d.root, "normalizer")) check_normalizer(d, *n, 0);
-
   vocab_data v;
+  if (const json_value* n = doc::opt(d.root, "normalizer")) collect_normalizers(d, *n, v.normalizers, 0);
+
   v.model = vocab_model::bpe;
   v.pre = recognise_pre(d, d.flag(model, "ignore_merges", false, "model"));
 
@@ -300,6 +302,7 @@ vocab_data load_vocab_hf(std::string_view tokenizer_json, std::optional<std::str
 
   v.tokens.resize(cap);
   v.types.assign(cap, token_type::unused);
+  v.token_flags.assign(cap, 0);
   std::vector<uint8_t> from_vocab(cap, 0);
   size_t n = 0;
   for (const json_member& m : vocab.as_object()) {
@@ -329,6 +332,12 @@ vocab_data load_vocab_hf(std::string_view tokenizer_json, std::optional<std::str
     is_added[id] = 1;
     v.tokens[id] = content;
     v.types[id] = d.flag(a, "special", false, where) ? token_type::control : token_type::user_defined;
+    // HF's AddedToken defaults: normalized is true for non-special tokens when absent.
+    v.token_flags[id] = static_cast<uint8_t>((d.flag(a, "lstrip", false, where) ? token_lstrip : 0) |
+                                             (d.flag(a, "rstrip", false, where) ? token_rstrip : 0) |
+                                             (d.flag(a, "normalized", v.types[id] != token_type::control, where)
+                                                  ? token_normalized
+                                                  : 0));
     n = std::max(n, id + 1);
   }
   // A text with two ids would make text -> id ambiguous.
@@ -339,6 +348,7 @@ vocab_data load_vocab_hf(std::string_view tokenizer_json, std::optional<std::str
   }
   v.tokens.resize(n);
   v.types.resize(n);
+  v.token_flags.resize(n);
 
   const auto& merges = d.arr(d.need(model, "merges", "model"), "model.merges");
   v.merges.reserve(merges.size());
