@@ -61,6 +61,9 @@ vocab_data load_vocab_gguf(const gguf::file& f) {
     const pre_tokenizer_spec* spec = find_pre_tokenizer(v.pre);
     if (!spec) fail(errc::unsupported, "{}: pre-tokenizer '{}' is not supported", f.name(), v.pre);
     v.add_bos = spec->add_bos;
+    // GGUF drops tokenizer.json's normalizer, but the Qwen family's is NFC: Hugging Face (the reference)
+    // applies it, llama.cpp does not. Text that is already NFC (nearly all) tokenizes the same either way.
+    if (v.pre == "qwen2" || v.pre == "deepseek-r1-qwen") v.normalizers.push_back(normal_form::nfc);
     const auto merges = f.get_string_array("tokenizer.ggml.merges");
     if (!merges) fail(errc::format, "{}: byte-level BPE vocabulary without tokenizer.ggml.merges", f.name());
     v.merges.reserve(merges->size());

@@ -218,3 +218,16 @@ TEST_CASE("tiny in-memory SPM vocabulary") {
   CHECK(tok->encode("a?", false, false) == std::vector<int32_t>{4, 5, 0});
   CHECK(tok->decode(tok->encode("ab ba!", true, false), true) == "ab ba!");
 }
+
+TEST_CASE("GGUF: a Qwen-family vocabulary normalizes to NFC (as its tokenizer.json); GPT-2's does not") {
+  tiny_bpe v;
+  std::vector<uint8_t> s1, s2;
+  gguf_writer q;
+  q.str("tokenizer.ggml.model", "gpt2").str("tokenizer.ggml.pre", "qwen2").strs("tokenizer.ggml.tokens", v.tokens);
+  q.i32s("tokenizer.ggml.token_type", v.types).strs("tokenizer.ggml.merges", v.merges);
+  auto qwen = build(q, s1);
+  auto gpt2 = build(v.writer(), s2);
+  const std::string composed = "caf\xC3\xA9", decomposed = "caf\x65\xCC\x81";
+  CHECK(qwen->encode(decomposed, false, false) == qwen->encode(composed, false, false));
+  CHECK(gpt2->encode(decomposed, false, false) != gpt2->encode(composed, false, false));
+}
