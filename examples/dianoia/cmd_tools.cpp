@@ -35,8 +35,11 @@ int cmd_info(int argc, char** argv) {
     path = argv[2];
     a = args(argc, argv, 3);
   }
+  std::string cap;
+  dianoia::model::params mp;
+  if (a.value({"--max-memory"}, cap)) mp.max_memory_bytes = static_cast<uint64_t>(to_long(cap, "--max-memory")) << 20;
   a.finish();
-  dianoia::model m(path);
+  dianoia::model m(path, mp);
   auto i = m.info();
   std::printf("architecture     %s\n", i.architecture);
   std::printf("name             %s\n", i.name);
@@ -47,6 +50,12 @@ int cmd_info(int argc, char** argv) {
   std::printf("context length   %u (trained %u)\n", i.context_length, i.context_length_train);
   std::printf("chat template    %s\n", i.has_chat_template ? "yes" : "no");
   std::printf("bos / eos        %d / %d\n", i.bos_token, i.eos_token);
+  std::printf("format           %s\n", i.format);
+  std::printf("tokenizer        %s\n", i.tokenizer_kind);
+  std::printf("tensor types     %s\n", i.tensor_types);
+  std::printf("file size        %.1f MiB\n", i.file_bytes / 1048576.0);
+  std::printf("expected memory  %.1f MiB weights (%.1f MiB repacked at load) + KV cache per session\n",
+              i.memory_bytes / 1048576.0, i.repacked_bytes / 1048576.0);
   return 0;
 }
 

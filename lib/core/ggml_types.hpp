@@ -12,7 +12,7 @@ enum class ggml_type : uint32_t {
   q2_k = 10, q3_k = 11, q4_k = 12, q5_k = 13, q6_k = 14, q8_k = 15,
   iq2_xxs = 16, iq2_xs = 17, iq3_xxs = 18, iq1_s = 19, iq4_nl = 20, iq3_s = 21, iq2_s = 22, iq4_xs = 23,
   i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30,
-  tq1_0 = 34, tq2_0 = 35, mxfp4 = 39,
+  tq1_0 = 34, tq2_0 = 35, mxfp4 = 39, nvfp4 = 40, q1_0 = 41,
 };
 
 struct ggml_type_traits {
@@ -56,6 +56,8 @@ constexpr ggml_type_traits ggml_traits(uint32_t id) {
     case 34: return {"TQ1_0", 256, 54};
     case 35: return {"TQ2_0", 256, 66};
     case 39: return {"MXFP4", 32, 17};
+    case 40: return {"NVFP4", 64, 36};
+    case 41: return {"Q1_0", 128, 18};
     default: return {"?", 0, 0};
   }
 }

@@ -56,6 +56,30 @@ void attend_f32(const float* q, const float* k, const float* v, int64_t stride, 
   }
 }
 
+void attend_f16_f32(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                    float scale, float* scores, float* out) {
+  float mx = -INFINITY;
+  for (int64_t p = 0; p < len; ++p) {
+    const fp16_t* kr = k + p * stride;
+    float dot = 0.0f;
+    for (int64_t j = 0; j < hd; ++j) dot += q[j] * fp16_to_f32(kr[j]);
+    scores[p] = dot * scale;
+    mx = std::fmax(mx, scores[p]);
+  }
+  double sum = 0.0;
+  for (int64_t p = 0; p < len; ++p) {
+    scores[p] = std::exp(scores[p] - mx);
+    sum += scores[p];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t j = 0; j < hd; ++j) out[j] = 0.0f;
+  for (int64_t p = 0; p < len; ++p) {
+    const float a = scores[p] * inv;
+    const fp16_t* vr = v + p * stride;
+    for (int64_t j = 0; j < hd; ++j) out[j] += a * fp16_to_f32(vr[j]);
+  }
+}
+
 void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
                 float* scratch, float* out) {
   if (hd % 32 == 0 && cpu_has_avx2()) return avx2::attend_f16(q, k, v, stride, len, hd, scale, scratch, out);

@@ -19,6 +19,12 @@ void attend_f32(const float* q, const float* k, const float* v, int64_t stride, 
 void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
                 float* scratch, float* out);
 
+// Over an f16 cache with f32 arithmetic throughout (unrounded q, f32 dots, two-pass softmax summed in
+// double, f32 accumulator): the prompt-batch path, as llama.cpp's tiled kernel for large batches is.
+// scores needs len floats.
+void attend_f16_f32(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                    float scale, float* scores, float* out);
+
 // The scalar version (reference for tests; used without AVX2). attend_f16 gives the same bits.
 void attend_f16_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
                     float scale, float* scratch, float* out);

@@ -12,21 +12,9 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
-void rope_norm(float* x, int64_t n_heads, int64_t head_dim, int64_t rope_dim, int64_t pos, float base) {
-  const float theta_scale = std::pow(base, -2.0f / static_cast<float>(rope_dim));
-  for (int64_t h = 0; h < n_heads; ++h) {
-    float* v = x + h * head_dim;
-    // The angle is built by repeated multiplication in float, like ggml's rope, so that long contexts
-    // round the same way as the reference implementation.
-    float theta = static_cast<float>(pos);
-    for (int64_t i = 0; i < rope_dim; i += 2) {
-      const float c = std::cos(theta), s = std::sin(theta);
-      const float a = v[i], b = v[i + 1];
-      v[i] = a * c - b * s;
-      v[i + 1] = a * s + b * c;
-      theta *= theta_scale;
-    }
-  }
+void add_rows(float* y, const float* b, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n; ++j) y[r * n + j] += b[j];
 }
 
 void swiglu(float* g, const float* u, int64_t n) {

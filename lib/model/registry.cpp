@@ -13,6 +13,8 @@ struct entry {
 };
 constexpr entry k_architectures[] = {
     {"llama", make_llama},
+    {"qwen2", make_qwen2},
+    {"qwen3", make_qwen3},
 };
 
 const entry* find(std::string_view arch) {
@@ -25,7 +27,7 @@ const entry* find(std::string_view arch) {
 
 bool architecture_supported(std::string_view arch) { return find(arch) != nullptr; }
 
-const char* supported_architectures() { return "llama"; }
+const char* supported_architectures() { return "llama, qwen2, qwen3"; }
 
 std::unique_ptr<model> create_model(const hparams& hp, const tensor_source& w) {
   const entry* e = find(hp.arch);

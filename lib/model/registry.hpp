@@ -22,7 +22,9 @@ std::unique_ptr<model> create_model(const hparams& hp, const tensor_source& w);
 // then hparams_from_gguf + create_model.
 std::unique_ptr<model> create_model(const gguf::file& f);
 
-// Per-architecture factories (lib/model/<arch>.cpp).
+// Per-architecture factories (lib/model/decoder.cpp: the dense decoder families).
 std::unique_ptr<model> make_llama(const hparams& hp, const tensor_source& w);
+std::unique_ptr<model> make_qwen2(const hparams& hp, const tensor_source& w);
+std::unique_ptr<model> make_qwen3(const hparams& hp, const tensor_source& w);
 
 }  // namespace dianoia::detail

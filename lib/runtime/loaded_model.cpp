@@ -1,11 +1,14 @@
 #include "runtime/loaded_model.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 
 #include "core/error.hpp"
 #include "core/mapped_file.hpp"
+#include "model/hparams_gguf.hpp"
 #include "model/registry.hpp"
+#include "runtime/hf_weights.hpp"
 
 namespace dianoia::detail {
 
@@ -27,6 +30,9 @@ bool is_hf_model_dir(const fs::path& dir) {
     if (it->path().extension() == ".safetensors") return true;
   return false;
 }
+
+std::string summarize_types(const tensor_source* weights, const safetensors::tensor_set* st);
+std::string describe_tokenizer(const tokenizer& t);
 
 std::string_view view(const mapped_file& f) {
   return {reinterpret_cast<const char*>(f.data()), f.size()};
@@ -50,7 +56,7 @@ void loaded_model::load_hf_tokenizer(const std::string& json_path) {
 }
 
 std::unique_ptr<loaded_model> loaded_model::load(const std::string& path, const load_options& opt) {
-  auto step = [&](float p) {
+  std::function<void(float)> step = [&](float p) {
     if (opt.progress && !opt.progress(p)) fail(errc::cancelled, "loading '{}' was cancelled", path);
   };
   step(0.0f);
@@ -58,11 +64,11 @@ std::unique_ptr<loaded_model> loaded_model::load(const std::string& path, const 
   std::error_code ec;
   const bool dir = fs::is_directory(path, ec);
   const bool json = !dir && fs::path(path).extension() == ".json";
-  if (dir || json) {
-    if (dir && !is_hf_model_dir(path))
-      fail(errc::io, "'{}' is a directory without a model (no tokenizer.json, config.json or *.safetensors)", path);
-    if (!opt.vocab_only && dir)
-      fail(errc::unsupported, "'{}' is a model directory: safetensors models are not supported yet", path);
+  if (dir && !is_hf_model_dir(path))
+    fail(errc::io, "'{}' is a directory without a model (no tokenizer.json, config.json or *.safetensors)", path);
+  if (dir && !opt.vocab_only) {
+    m->load_hf_dir(path, opt, step);
+  } else if (dir || json) {
     if (!opt.vocab_only)
       fail(errc::invalid_argument, "'{}' is a tokenizer.json: it has no weights, so it can only be loaded vocab-only",
            path);
@@ -71,30 +77,108 @@ std::unique_ptr<loaded_model> loaded_model::load(const std::string& path, const 
     step(0.3f);
     m->load_hf_tokenizer(json_path);
     step(0.6f);
+    m->format_ = "tokenizer.json";
     m->hp_.n_vocab = static_cast<uint32_t>(m->tok_->n_vocab());
     m->n_ctx_ = opt.context_length;
-    step(1.0f);
-    return m;
-  }
-  m->file_ = gguf::file::open(path);
-  step(0.3f);
-  m->tok_ = tokenizer::from_gguf(*m->file_);
-  step(0.6f);
-  if (!opt.vocab_only) {
-    m->net_ = create_model(*m->file_);
-    m->hp_ = m->net_->hp();
-    if (m->hp_.n_vocab != static_cast<uint32_t>(m->tok_->n_vocab()))
-      fail(errc::format, "the tokenizer has {} tokens but the embedding has {} rows", m->tok_->n_vocab(), m->hp_.n_vocab);
   } else {
-    m->hp_.arch = std::string(m->file_->get_string("general.architecture").value_or(""));
-    m->hp_.n_vocab = static_cast<uint32_t>(m->tok_->n_vocab());
+    m->load_gguf(path, opt, step);
   }
-  if (auto t = m->file_->get_string("tokenizer.chat_template")) m->chat_template_ = std::string(*t);
-  if (auto n = m->file_->get_string("general.name")) m->name_ = std::string(*n);
-  m->n_ctx_ = opt.context_length ? opt.context_length : m->hp_.n_ctx_train;
+  m->tensor_types_ = summarize_types(m->weights_, m->st_.get());
+  m->tokenizer_kind_ = describe_tokenizer(*m->tok_);
   step(1.0f);
   return m;
 }
+
+void loaded_model::load_gguf(const std::string& path, const load_options& opt, const std::function<void(float)>& step) {
+  gguf_ = gguf::split_set::open(path);
+  const gguf::file& f = gguf_->first();
+  format_ = "gguf";
+  file_bytes_ = gguf_->file_bytes();
+  weights_ = gguf_.get();
+  step(0.3f);
+  tok_ = tokenizer::from_gguf(f);
+  step(0.6f);
+  if (!opt.vocab_only) {
+    const auto arch = f.get_string("general.architecture");
+    if (!arch) fail(errc::format, "'{}' has no general.architecture", f.name());
+    if (!architecture_supported(*arch))
+      fail(errc::unsupported, "unknown model architecture '{}' (supported: {})", *arch, supported_architectures());
+    for (const auto& t : gguf_->all_tensors()) memory_.mapped_bytes += t.nbytes;
+    check_memory_budget(memory_, opt.max_memory_bytes, fmt::format("model '{}'", path));
+    net_ = create_model(hparams_from_gguf(f), *gguf_);
+    hp_ = net_->hp();
+    if (hp_.n_vocab != static_cast<uint32_t>(tok_->n_vocab()))
+      fail(errc::format, "the tokenizer has {} tokens but the embedding has {} rows", tok_->n_vocab(), hp_.n_vocab);
+  } else {
+    hp_.arch = std::string(f.get_string("general.architecture").value_or(""));
+    hp_.n_vocab = static_cast<uint32_t>(tok_->n_vocab());
+  }
+  if (auto t = f.get_string("tokenizer.chat_template")) chat_template_ = std::string(*t);
+  if (auto n = f.get_string("general.name")) name_ = std::string(*n);
+  n_ctx_ = opt.context_length ? opt.context_length : hp_.n_ctx_train;
+}
+
+void loaded_model::load_hf_dir(const std::string& dir, const load_options& opt, const std::function<void(float)>& step) {
+  const fs::path d(dir);
+  format_ = "safetensors";
+  if (!is_file(d / "config.json") && is_file(d / "tokenizer.json"))
+    fail(errc::invalid_argument, "'{}' holds a tokenizer but no config.json: without weights it can only be loaded vocab-only",
+         dir);
+  hparams hp = read_hf_config(dir);
+  if (!architecture_supported(hp.arch))
+    fail(errc::unsupported, "'{}': architecture '{}' cannot run yet (supported: {})", dir, hp.arch, supported_architectures());
+  if (!is_file(d / "tokenizer.json")) fail(errc::io, "'{}' has no tokenizer.json", dir);
+  st_ = open_hf_weights(dir, hp);
+  weights_ = st_.get();
+  file_bytes_ = st_->file_bytes();
+  step(0.2f);
+  memory_.mapped_bytes = st_->mapped_bytes();
+  memory_.owned_bytes = st_->owned_bytes();
+  check_memory_budget(memory_, opt.max_memory_bytes, fmt::format("model '{}'", dir));
+  load_hf_tokenizer((d / "tokenizer.json").string());
+  if (is_file(d / "generation_config.json")) {
+    const mapped_file g((d / "generation_config.json").string());
+    generation_ = generation_defaults_from_json(view(g));
+  }
+  step(0.4f);
+  st_->materialize();
+  step(0.8f);
+  if (!hp.tied_output && !st_->find_tensor("output.weight"))
+    fail(errc::format, "'{}': config.json says the output matrix is not tied but lm_head.weight is missing", dir);
+  net_ = create_model(hp, *st_);
+  hp_ = net_->hp();
+  // HF embeddings are often padded past the tokenizer (Qwen: 151936 rows for 151669 tokens); the extra
+  // rows are never produced by the tokenizer. Fewer rows than tokens is a broken model.
+  if (hp_.n_vocab < static_cast<uint32_t>(tok_->n_vocab()))
+    fail(errc::format, "the tokenizer has {} tokens but the embedding has only {} rows", tok_->n_vocab(), hp_.n_vocab);
+  name_ = d.filename().empty() ? d.parent_path().filename().string() : d.filename().string();
+  n_ctx_ = opt.context_length ? opt.context_length : hp_.n_ctx_train;
+}
+
+namespace {
+std::string summarize_types(const tensor_source* weights, const safetensors::tensor_set* st) {
+  if (!weights) return "";
+  std::vector<std::pair<std::string, size_t>> counts;
+  size_t repacked = 0;
+  for (const auto& t : weights->all_tensors()) {
+    const std::string n(ggml_traits(t.type).name);
+    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == n; });
+    if (it == counts.end()) counts.emplace_back(n, 1);
+    else ++it->second;
+    if (st && st->is_repacked(t.name)) ++repacked;
+  }
+  std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  for (const auto& [n, c] : counts) out += fmt::format("{}{} x {}", out.empty() ? "" : ", ", n, c);
+  if (repacked) out += fmt::format(" ({} repacked at load)", repacked);
+  return out;
+}
+
+std::string describe_tokenizer(const tokenizer& t) {
+  const auto& v = t.vocab();
+  return v.model == vocab_model::spm ? "spm" : "bpe (" + v.pre + ")";
+}
+}  // namespace
 
 const model& loaded_model::net() const {
   if (!net_) fail(errc::invalid_argument, "the model was loaded vocab-only: it has a tokenizer but no network");

@@ -70,9 +70,9 @@ TEST_CASE("capi: tokenizer.json, vocab-only") {
 
 TEST_CASE("capi: tokenizer.json errors") {
   dianoia_model* m = nullptr;
-  // Full loads need weights: a model directory is safetensors (not yet), a tokenizer.json has none.
-  CHECK(dianoia_model_load(qwen3_dir().c_str(), nullptr, &m) == DIANOIA_ERR_UNSUPPORTED);
-  CHECK(std::string(dianoia_last_error()).find("safetensors models are not supported yet") != std::string::npos);
+  // Full loads need weights: this directory has a tokenizer but no config.json, a tokenizer.json has none.
+  CHECK(dianoia_model_load(qwen3_dir().c_str(), nullptr, &m) == DIANOIA_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(dianoia_last_error()).find("no config.json") != std::string::npos);
   CHECK(dianoia_model_load((qwen3_dir() + "/tokenizer.json").c_str(), nullptr, &m) == DIANOIA_ERR_INVALID_ARGUMENT);
   CHECK(std::string(dianoia_last_error()).find("vocab-only") != std::string::npos);
   CHECK(m == nullptr);
