@@ -8,6 +8,7 @@
 #include "chat_glue.hpp"
 #include "events.hpp"
 #include "options.hpp"
+#include "runtime/memory_budget.hpp"
 #include "runtime/session_file.hpp"
 #include "runtime/vote.hpp"
 #include "guard.hpp"
@@ -99,6 +100,15 @@ DIANOIA_API dianoia_status dianoia_session_create(dianoia_model* model, const di
     h->model = model;
     const int kv = capi::enum_value(p.kv_type);
     if (kv != DIANOIA_KV_F16 && kv != DIANOIA_KV_F32) fail(errc::invalid_argument, "kv_type {} is invalid", kv);
+    // The KV cache is the session's big allocation: refuse it up front if it cannot fit (with the model's
+    // weights, under the cap given at load; else in the memory the machine has available now).
+    detail::memory_estimate need;
+    need.kv_bytes = detail::estimate_kv_bytes(m.m->net().hp(), n_ctx, kv == DIANOIA_KV_F32);
+    if (m.m->max_memory_bytes()) {
+      need.mapped_bytes = m.m->memory().mapped_bytes;
+      need.owned_bytes = m.m->memory().owned_bytes;
+    }
+    detail::check_memory_budget(need, m.m->max_memory_bytes(), "session");
     h->s = std::make_unique<detail::session>(m.m->net(), m.m->tok(), n_ctx, threads, kv == DIANOIA_KV_F32);
     *out_session = h.release();
   });

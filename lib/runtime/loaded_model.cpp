@@ -61,6 +61,7 @@ std::unique_ptr<loaded_model> loaded_model::load(const std::string& path, const 
   };
   step(0.0f);
   std::unique_ptr<loaded_model> m(new loaded_model());
+  m->max_memory_ = opt.max_memory_bytes;
   std::error_code ec;
   const bool dir = fs::is_directory(path, ec);
   const bool json = !dir && fs::path(path).extension() == ".json";

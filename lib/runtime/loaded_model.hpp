@@ -48,6 +48,7 @@ class loaded_model {
   uint64_t file_bytes() const { return file_bytes_; }
   // Mapped and repacked weight bytes (kv_bytes is 0: sessions add theirs).
   const memory_estimate& memory() const { return memory_; }
+  uint64_t max_memory_bytes() const { return max_memory_; }
   size_t n_repacked() const { return st_ ? st_->n_repacked() : 0; }
   // Tensor types and counts, most frequent first: "Q4_1 x 211, F32 x 61"; repacked ones marked.
   const std::string& tensor_type_summary() const { return tensor_types_; }
@@ -74,6 +75,7 @@ class loaded_model {
   std::string format_;
   uint64_t file_bytes_ = 0;
   memory_estimate memory_;
+  uint64_t max_memory_ = 0;  // the cap given at load (0: the machine's available memory)
   generation_defaults generation_;
   std::string tensor_types_, tokenizer_kind_;  // for info, computed once at load
   std::unique_ptr<tokenizer> tok_;

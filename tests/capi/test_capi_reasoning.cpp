@@ -273,3 +273,28 @@ TEST_CASE("capi reasoning: a saved session continues with identical greedy token
   CHECK_THROWS_AS(o.load(path), dianoia::error);
   std::remove(path.c_str());
 }
+
+TEST_CASE("capi: a session whose KV cache cannot fit is refused before allocating") {
+  // Under the model's cap.
+  auto mp = dianoia_model_default_params();
+  mp.max_memory_bytes = 8u << 20;
+  dianoia_model* m = nullptr;
+  REQUIRE(dianoia_model_load(stories().c_str(), &mp, &m) == DIANOIA_OK);
+  auto sp = dianoia_session_default_params();
+  sp.context_length = 1u << 20;  // ~1.3 GB of f16 KV for this small model
+  dianoia_session* s = nullptr;
+  CHECK(dianoia_session_create(m, &sp, &s) == DIANOIA_ERR_OUT_OF_MEMORY);
+  CHECK(s == nullptr);
+  CHECK(std::string(dianoia_last_error()).find("session") != std::string::npos);
+  sp.context_length = 256;
+  CHECK(dianoia_session_create(m, &sp, &s) == DIANOIA_OK);
+  dianoia_session_free(s);
+  dianoia_model_free(m);
+  // Without a cap, against the machine's available memory: 2^20 positions of f32 KV for SmolLM2 is ~45 GiB.
+  dianoia::model big(smol());
+  auto sp2 = dianoia_session_default_params();
+  sp2.context_length = 1u << 20;
+  sp2.kv_type = DIANOIA_KV_F32;
+  CHECK(dianoia_session_create(big.get(), &sp2, &s) == DIANOIA_ERR_OUT_OF_MEMORY);
+  MESSAGE(std::string(dianoia_last_error()));
+}
