@@ -306,6 +306,8 @@ static inline dianoia_generate_params dianoia_generate_default_params(void) {
   return p;
 }
 
+/* Later versions may add event types (and stop reasons): a callback should ignore types it does not
+ * know. */
 typedef enum dianoia_event_type {
   DIANOIA_EVENT_REASONING = 1, /* text of the model's thinking (tags removed) */
   DIANOIA_EVENT_CONTENT = 2,   /* text of the answer */

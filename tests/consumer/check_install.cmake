@@ -1,6 +1,6 @@
 # Checks an installed dianoia (run with cmake -P):
 #   cmake -DPREFIX=<prefix> -DLIBDIR=lib -DCHECK=layout|symbols [-DNM=nm] [-DREADELF=readelf]
-#         [-DVERSION=0.1.0] [-DEXPECT_PROGRAM=ON] -P check_install.cmake
+#         [-DVERSION=0.2.0] [-DEXPECT_PROGRAM=ON] -P check_install.cmake
 #
 # layout:  the files a package ships are there (libraries, SONAME and namelink, headers, CMake package,
 #          pkg-config file with the right prefix, the program).

@@ -69,6 +69,8 @@ static bool on_event(const dianoia_event* ev, void* user_data) {
       ++c->n_done;
       c->done = *ev;
       break;
+    default: /* later versions add event types: ignore what is not needed */
+      break;
   }
   return true;
 }
