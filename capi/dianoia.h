@@ -125,10 +125,20 @@ typedef struct dianoia_model_info {
   uint64_t repacked_bytes;    /* weights converted at load into buffers the model owns */
   const char* tensor_types;   /* e.g. "Q4_1 x 211, F32 x 61"; owned by the model */
   const char* tokenizer_kind; /* "spm" or "bpe (<pre-tokenizer>)"; owned by the model */
+  /* since 0.2: how the model family thinks, from its chat template and vocabulary: "deepseek-r1" (the
+   * template opens <think>), "qwen3" (enable_thinking), "think-tags" (the vocab has <think>/</think>),
+   * or "none"; owned by the model */
+  const char* reasoning_family;
 } dianoia_model_info;
 
 /* Fills *info (set info->struct_size = sizeof *info first; fields past it are not written). */
 DIANOIA_API dianoia_status dianoia_model_get_info(const dianoia_model* model, dianoia_model_info* info);
+
+/* Overwrites the sampling fields of *params (temperature, top_p, top_k, min_p) with the defaults the
+ * model ships in generation_config.json, where it has them (do_sample = false there means greedy:
+ * temperature 0). Models without one (every GGUF) leave *params unchanged. */
+DIANOIA_API dianoia_status dianoia_model_apply_generation_defaults(const dianoia_model* model,
+                                                                   struct dianoia_generate_params* params);
 
 /* ---------------------------------------------------------------------------------------------------
  * Tokens

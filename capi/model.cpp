@@ -1,4 +1,5 @@
 // C ABI: models, tokens, chat templates.
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -107,10 +108,27 @@ DIANOIA_API dianoia_status dianoia_model_get_info(const dianoia_model* model, di
     i.repacked_bytes = m.memory().owned_bytes;
     i.tensor_types = m.tensor_type_summary().c_str();
     i.tokenizer_kind = m.tokenizer_kind().c_str();
+    i.reasoning_family = model->reasoning().family.c_str();
     const size_t n = out.struct_size < sizeof i ? out.struct_size : sizeof i;
     const size_t caller_size = out.struct_size;
     std::memcpy(static_cast<void*>(&out), &i, n);
     out.struct_size = caller_size;
+  });
+}
+
+DIANOIA_API dianoia_status dianoia_model_apply_generation_defaults(const dianoia_model* model,
+                                                                   dianoia_generate_params* params) {
+  return capi::guarded([&] {
+    const auto& g = capi::require(model, "model").m->generation();
+    auto& p = capi::require(params, "params");
+    if (p.struct_size < offsetof(dianoia_generate_params, min_p) + sizeof(float))
+      fail(errc::invalid_argument, "params->struct_size {} is too small (use dianoia_generate_default_params)",
+           p.struct_size);
+    if (g.temperature) p.temperature = *g.temperature;
+    if (g.top_p) p.top_p = *g.top_p;
+    if (g.top_k) p.top_k = *g.top_k;
+    if (g.min_p) p.min_p = *g.min_p;
+    if (g.do_sample && !*g.do_sample) p.temperature = 0.0f;
   });
 }
 

@@ -40,6 +40,7 @@ int cmd_chat(int argc, char** argv) {
   a.finish();
 
   dianoia::model model(model_path, mp);
+  g.apply_model_defaults(model.get());
   dianoia::session session(model, sp);
   dianoia::conversation conv(session);
   if (!load_path.empty()) {

@@ -64,6 +64,7 @@ int cmd_run(int argc, char** argv) {
   if (raw && !g.reasoning_given) g.p.reasoning = DIANOIA_REASONING_OFF;
 
   dianoia::model model(model_path, mp);
+  g.apply_model_defaults(model.get());
   dianoia::session session(model, sp);
   if (!load_path.empty()) session.load(load_path);
   g_session = session.get();

@@ -52,6 +52,7 @@ int cmd_info(int argc, char** argv) {
   std::printf("bos / eos        %d / %d\n", i.bos_token, i.eos_token);
   std::printf("format           %s\n", i.format);
   std::printf("tokenizer        %s\n", i.tokenizer_kind);
+  std::printf("reasoning        %s\n", i.reasoning_family);
   std::printf("tensor types     %s\n", i.tensor_types);
   std::printf("file size        %.1f MiB\n", i.file_bytes / 1048576.0);
   std::printf("expected memory  %.1f MiB weights (%.1f MiB repacked at load) + KV cache per session\n",

@@ -49,10 +49,10 @@ dianoia_logit_bias parse_bias(const std::string& s) {
 void gen_options::parse(args& a) {
   std::string v;
   if (a.value({"-n", "--max-tokens"}, v)) p.max_tokens = to_int(v, "-n");
-  if (a.value({"--temp", "--temperature"}, v)) p.temperature = to_float(v, "--temp");
-  if (a.value({"--top-k"}, v)) p.top_k = to_int(v, "--top-k");
-  if (a.value({"--top-p"}, v)) p.top_p = to_float(v, "--top-p");
-  if (a.value({"--min-p"}, v)) p.min_p = to_float(v, "--min-p");
+  if ((temp_given = a.value({"--temp", "--temperature"}, v))) p.temperature = to_float(v, "--temp");
+  if ((top_k_given = a.value({"--top-k"}, v))) p.top_k = to_int(v, "--top-k");
+  if ((top_p_given = a.value({"--top-p"}, v))) p.top_p = to_float(v, "--top-p");
+  if ((min_p_given = a.value({"--min-p"}, v))) p.min_p = to_float(v, "--min-p");
   if (a.value({"--seed"}, v)) p.seed = static_cast<uint64_t>(to_long(v, "--seed"));
   if (a.value({"--typical"}, v)) p.typical_p = to_float(v, "--typical");
   if (a.value({"--top-nsigma"}, v)) p.top_n_sigma = to_float(v, "--top-nsigma");
@@ -95,6 +95,15 @@ void gen_options::parse(args& a) {
   if (a.value({"--logprobs"}, v)) p.logprobs = to_int(v, "--logprobs");
   if (a.flag("--ignore-eos")) p.ignore_eos = true;
   bind();
+}
+
+void gen_options::apply_model_defaults(const dianoia_model* m) {
+  dianoia_generate_params d = p;
+  if (dianoia_model_apply_generation_defaults(m, &d) != DIANOIA_OK) return;
+  if (!temp_given) p.temperature = d.temperature;
+  if (!top_p_given) p.top_p = d.top_p;
+  if (!top_k_given) p.top_k = d.top_k;
+  if (!min_p_given) p.min_p = d.min_p;
 }
 
 void gen_options::bind() {

@@ -13,6 +13,10 @@ namespace cli {
 struct gen_options {
   dianoia_generate_params p = dianoia_generate_default_params();
   bool reasoning_given = false;
+  bool temp_given = false, top_p_given = false, top_k_given = false, min_p_given = false;
+
+  // The model's generation_config.json defaults, for the sampling flags the user did not give.
+  void apply_model_defaults(const dianoia_model* m);
 
   // Reads every generation flag present in `a` (removing it).
   void parse(args& a);

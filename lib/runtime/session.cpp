@@ -247,6 +247,8 @@ generation_stats session::decode(const prepared& p, const generate_options& opt,
     }
     if (opt.ignore_eos)
       for (int32_t e : eog_ids_) logits_[e] = -INFINITY;
+    // Hugging Face pads embeddings past the tokenizer's last id: those rows are not tokens.
+    for (size_t i = static_cast<size_t>(tok_.n_vocab()); i < logits_.size(); ++i) logits_[i] = -INFINITY;
     const int32_t id = smp.sample(logits_);
     std::string piece = tok_.token_bytes(id, false);
     if (thinking && st.reasoning_tokens < static_cast<uint32_t>(opt.min_reasoning_tokens) &&

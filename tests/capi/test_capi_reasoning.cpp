@@ -298,3 +298,41 @@ TEST_CASE("capi: a session whose KV cache cannot fit is refused before allocatin
   CHECK(dianoia_session_create(big.get(), &sp2, &s) == DIANOIA_ERR_OUT_OF_MEMORY);
   MESSAGE(std::string(dianoia_last_error()));
 }
+
+TEST_CASE("capi: generation_config.json defaults and the reasoning family") {
+  const std::string dir = dianoia::test::fixtures_dir() + "/roundtrip/tiny_llama_hf";
+  dianoia::model hf(dir);
+  auto p = dianoia_generate_default_params();
+  p.temperature = 1.5f;
+  REQUIRE(dianoia_model_apply_generation_defaults(hf.get(), &p) == DIANOIA_OK);
+  CHECK(p.temperature == doctest::Approx(0.6f));
+  CHECK(p.top_p == doctest::Approx(0.95f));
+  CHECK(p.top_k == 20);
+  // Its embedding has more rows than its tokenizer has tokens (HF pads them): those never come out.
+  CHECK(hf.info().n_vocab > 0);
+  dianoia::session s(hf);
+  p.temperature = 2.0f;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  p.max_tokens = 64;
+  p.ignore_eos = true;
+  p.logprobs = 0;
+  int tokens = 0;
+  s.complete("hi", [&](const dianoia::event& e) {
+    if (e.type == DIANOIA_EVENT_TOKEN) {
+      ++tokens;
+      CHECK(e.raw->token < 311);
+    }
+    return true;
+  }, p);
+  CHECK(tokens == 64);
+  // A GGUF has no generation_config: nothing changes.
+  dianoia::model smol_m(smol());
+  auto q = dianoia_generate_default_params();
+  q.temperature = 1.5f;
+  REQUIRE(dianoia_model_apply_generation_defaults(smol_m.get(), &q) == DIANOIA_OK);
+  CHECK(q.temperature == 1.5f);
+  CHECK(std::string(smol_m.info().reasoning_family) == "none");  // SmolLM2 has no thinking profile
+  CHECK(dianoia_model_apply_generation_defaults(nullptr, &q) == DIANOIA_ERR_INVALID_ARGUMENT);
+}
