@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <dianoia.h>
+
 namespace cli {
 
 // Minimal flag reader: flags may be given as "--name value" or "--name=value".
@@ -63,6 +65,9 @@ double to_double(const std::string& s, const char* what);
 
 // Default model: $DIANOIA_HOME (or ~/.cache/dianoia)/SmolLM2-135M-Instruct.Q4_1.gguf.
 std::string default_model_path();
+
+// Ctrl-C cancels the generation running on `s` (nullptr: stop watching).
+void cancel_on_sigint(dianoia_session* s);
 
 // JSON string literal (UTF-8 passes through; control characters are escaped).
 std::string json_string(std::string_view s);

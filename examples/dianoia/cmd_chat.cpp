@@ -1,7 +1,6 @@
 // dianoia chat: an interactive conversation on stdin/stdout. Each line is a user turn; the reply
 // streams (thinking dimmed). The KV cache is kept between turns, and --save-session/--load-session
 // carry the whole conversation across processes. An empty line or end of input ends it.
-#include <csignal>
 #include <iostream>
 #include <string>
 
@@ -12,16 +11,6 @@
 #include "printer.hpp"
 
 namespace cli {
-namespace {
-
-dianoia_session* g_chat_session = nullptr;
-
-extern "C" void on_chat_sigint(int) {
-  if (g_chat_session) dianoia_session_cancel(g_chat_session);
-}
-
-}  // namespace
-
 int cmd_chat(int argc, char** argv) {
   args a(argc, argv, 2);
   std::string model_path, system, v, save_path, load_path;
@@ -49,8 +38,7 @@ int cmd_chat(int argc, char** argv) {
   } else if (!system.empty()) {
     conv.add("system", system);
   }
-  g_chat_session = session.get();
-  std::signal(SIGINT, on_chat_sigint);
+  cancel_on_sigint(session.get());
   printer out(json, hide);
   std::string line;
   for (;;) {
@@ -60,7 +48,7 @@ int cmd_chat(int argc, char** argv) {
     out.done(done);
     if (!save_path.empty()) conv.save(save_path);
   }
-  g_chat_session = nullptr;
+  cancel_on_sigint(nullptr);
   return 0;
 }
 

@@ -1,7 +1,6 @@
 // dianoia run: one reply (chat template) or a plain completion (--raw), streamed: the model's thinking
 // dimmed, then its answer. With --samples N the prompt is answered N times from one prompt cache and
 // the answers are majority-voted.
-#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -14,13 +13,6 @@
 
 namespace cli {
 namespace {
-
-dianoia_session* g_session = nullptr;
-
-extern "C" void on_sigint(int) {
-  // dianoia_session_cancel only sets an atomic flag, so it is safe in a signal handler.
-  if (g_session) dianoia_session_cancel(g_session);
-}
 
 std::string read_all(std::istream& in) { return std::string(std::istreambuf_iterator<char>(in), {}); }
 
@@ -67,8 +59,7 @@ int cmd_run(int argc, char** argv) {
   g.apply_model_defaults(model.get());
   dianoia::session session(model, sp);
   if (!load_path.empty()) session.load(load_path);
-  g_session = session.get();
-  std::signal(SIGINT, on_sigint);
+  cancel_on_sigint(session.get());
 
   printer out(json, hide);
   auto on_event = [&](const dianoia::event& ev) { return out.on_event(ev); };
@@ -85,7 +76,7 @@ int cmd_run(int argc, char** argv) {
     };
     auto result = session.chat_samples(msgs, samples, each, g.p);
     out.vote(result, samples);
-    g_session = nullptr;
+    cancel_on_sigint(nullptr);
     return 0;
   }
   if (continuing)
@@ -94,7 +85,7 @@ int cmd_run(int argc, char** argv) {
     done = session.complete(prompt, on_event, g.p);
   else
     done = session.chat(msgs, on_event, g.p);
-  g_session = nullptr;
+  cancel_on_sigint(nullptr);
   out.done(done);
   if (!save_path.empty()) session.save(save_path);
   return done.stop_reason == DIANOIA_STOP_CANCELLED ? 130 : 0;

@@ -1,5 +1,6 @@
 // dianoia — run reasoning language models from the command line.
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -36,6 +37,19 @@ std::string default_model_path() {
   else
     home = ".cache/dianoia";
   return home + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+namespace {
+dianoia_session* volatile g_sigint_session = nullptr;
+extern "C" void on_sigint(int) {
+  // dianoia_session_cancel only sets an atomic flag, so it is safe in a signal handler.
+  if (g_sigint_session) dianoia_session_cancel(g_sigint_session);
+}
+}  // namespace
+
+void cancel_on_sigint(dianoia_session* s) {
+  g_sigint_session = s;
+  std::signal(SIGINT, on_sigint);
 }
 
 std::string json_string(std::string_view s) {

@@ -181,12 +181,13 @@ generation_stats session::decode(const prepared& p, const generate_options& opt,
   auto tell = [&](int32_t id, channel ch, bool is_tag, bool injected, std::string_view piece, double lp) {
     if (tokens && sink_ok) sink_ok = tokens(token_event{id, ch, is_tag, injected, piece, lp, top});
   };
-  // Feeds runtime text into the context (and the parser when shown). false: the context is full.
+  // Feeds runtime text into the context (and the parser when shown). Returns why generation must stop
+  // (context full, or the host's callback said so), or none.
   auto inject = [&](const std::string& text, bool show) {
-    if (text.empty()) return true;
+    if (text.empty()) return sink_ok ? stop_reason::none : stop_reason::callback;
     const auto ids = tok_.encode(text, false, true);
-    if (ids.empty()) return true;
-    if (n_past_ + ids.size() >= state_->n_ctx()) return false;
+    if (ids.empty()) return sink_ok ? stop_reason::none : stop_reason::callback;
+    if (n_past_ + ids.size() >= state_->n_ctx()) return stop_reason::context_full;
     // Held text of a would-be stop string is ordinary text now that the stream is interrupted.
     if (show) {
       parser.feed(stops.flush(), events);
@@ -200,7 +201,7 @@ generation_stats session::decode(const prepared& p, const generate_options& opt,
     n_past_ += static_cast<uint32_t>(ids.size());
     history_.insert(history_.end(), ids.begin(), ids.end());
     st.injected_tokens += static_cast<uint32_t>(ids.size());
-    return true;
+    return sink_ok ? stop_reason::none : stop_reason::callback;
   };
   const std::string close_text = opt.budget_close_text.empty() ? "\n" + opt.close_tag + "\n\n" : opt.budget_close_text;
   const std::string_view open_tag = opt.open_tag, close_tag = opt.close_tag;
@@ -228,21 +229,11 @@ generation_stats session::decode(const prepared& p, const generate_options& opt,
     if (thinking && opt.max_reasoning_tokens >= 0 &&
         st.reasoning_tokens >= static_cast<uint32_t>(opt.max_reasoning_tokens)) {
       // Budget spent: let the model wrap up in words of ours, close the thought for it, let it answer.
-      if (!inject(opt.wrap_up_text, true)) {
-        st.stop = stop_reason::context_full;
-        break;
-      }
+      if ((st.stop = inject(opt.wrap_up_text, true)) != stop_reason::none) break;
       parser.feed(stops.flush(), events);
       parser.force_close(events);
       emit();
-      if (!inject(close_text, false)) {
-        st.stop = stop_reason::context_full;
-        break;
-      }
-      if (!sink_ok) {
-        st.stop = stop_reason::callback;
-        break;
-      }
+      if ((st.stop = inject(close_text, false)) != stop_reason::none) break;
       continue;
     }
     if (opt.ignore_eos)
@@ -254,14 +245,7 @@ generation_stats session::decode(const prepared& p, const generate_options& opt,
     if (thinking && st.reasoning_tokens < static_cast<uint32_t>(opt.min_reasoning_tokens) &&
         (tok_.is_eog(id) || closes_thought(id, piece))) {
       // Too early to stop thinking: replace the attempt with a continuation word (s1 budget forcing).
-      if (!inject(opt.continue_text, true)) {
-        st.stop = stop_reason::context_full;
-        break;
-      }
-      if (!sink_ok) {
-        st.stop = stop_reason::callback;
-        break;
-      }
+      if ((st.stop = inject(opt.continue_text, true)) != stop_reason::none) break;
       continue;
     }
     if (tok_.is_eog(id)) {

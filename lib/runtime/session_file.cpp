@@ -44,11 +44,25 @@ uint64_t fingerprint(const session& s, const tokenizer& tok) {
   return h;
 }
 
-template <typename T>
-void put(std::vector<uint8_t>& out, T v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  out.insert(out.end(), p, p + sizeof v);
-}
+// Fills a buffer sized up front (the KV cache can be hundreds of MB: no regrowth).
+struct writer {
+  std::vector<uint8_t> buf;
+  size_t at = 0;
+  explicit writer(size_t total) : buf(total) {}
+  void bytes(const void* p, size_t n) {
+    if (n) std::memcpy(buf.data() + at, p, n);
+    at += n;
+  }
+  template <typename T>
+  void put(T v) {
+    bytes(&v, sizeof v);
+  }
+  uint8_t* reserve(size_t n) {
+    uint8_t* p = buf.data() + at;
+    at += n;
+    return p;
+  }
+};
 
 struct reader {
   const uint8_t* p;
@@ -73,22 +87,21 @@ struct reader {
 void save_session(session& s, const tokenizer& tok, const std::string& path, std::string_view payload) {
   const auto& tokens = s.tokens();
   const uint32_t n_cached = s.n_cached();
-  std::vector<uint8_t> out;
-  out.insert(out.end(), k_magic, k_magic + 8);
-  put(out, k_version);
-  put(out, fingerprint(s, tok));
-  put(out, s.n_ctx());
-  put(out, static_cast<uint32_t>(tokens.size()));
-  put(out, n_cached);
-  for (int32_t t : tokens) put(out, t);
   const size_t kv = s.state().kv_bytes(n_cached);
-  put(out, static_cast<uint64_t>(kv));
-  const size_t kv_at = out.size();
-  out.resize(out.size() + kv);
-  s.state().kv_save(n_cached, out.data() + kv_at);
-  put(out, static_cast<uint64_t>(payload.size()));
-  out.insert(out.end(), payload.begin(), payload.end());
-  put(out, checksum(out.data(), out.size()));
+  writer w(8 + 4 + 8 + 4 + 4 + 4 + tokens.size() * 4 + 8 + kv + 8 + payload.size() + 8);
+  w.bytes(k_magic, 8);
+  w.put(k_version);
+  w.put(fingerprint(s, tok));
+  w.put(s.n_ctx());
+  w.put(static_cast<uint32_t>(tokens.size()));
+  w.put(n_cached);
+  w.bytes(tokens.data(), tokens.size() * 4);
+  w.put(static_cast<uint64_t>(kv));
+  s.state().kv_save(n_cached, w.reserve(kv));
+  w.put(static_cast<uint64_t>(payload.size()));
+  w.bytes(payload.data(), payload.size());
+  w.put(checksum(w.buf.data(), w.at));
+  const std::vector<uint8_t>& out = w.buf;
 
   const std::string tmp = path + ".tmp";
   {
