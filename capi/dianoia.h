@@ -160,6 +160,23 @@ DIANOIA_API dianoia_status dianoia_tokenize(const dianoia_model* model, const ch
 DIANOIA_API dianoia_status dianoia_detokenize(const dianoia_model* model, const int32_t* tokens, size_t n_tokens,
                                               bool skip_special, char* text, size_t capacity, size_t* n_bytes);
 
+/* Streaming detokenization: ids in one at a time, text out as whole UTF-8 characters (bytes of a
+ * character split across tokens are held back until it completes). The concatenated output of every
+ * push and the final flush equals dianoia_detokenize of all the ids. One detokenizer per stream; the
+ * model must outlive it. */
+typedef struct dianoia_detokenizer dianoia_detokenizer;
+DIANOIA_API dianoia_status dianoia_detokenizer_create(const dianoia_model* model, bool skip_special,
+                                                      dianoia_detokenizer** out);
+DIANOIA_API void dianoia_detokenizer_free(dianoia_detokenizer* detokenizer);
+/* Appends `token`; *text / *text_len receive the text it completes (possibly empty), owned by the
+ * detokenizer and valid until its next call. An unknown id is DIANOIA_ERR_INVALID_ARGUMENT. */
+DIANOIA_API dianoia_status dianoia_detokenizer_push(dianoia_detokenizer* detokenizer, int32_t token, const char** text,
+                                                    size_t* text_len);
+/* Ends the stream: what is held back (an unfinished character becomes U+FFFD); the detokenizer can then
+ * start a new stream. */
+DIANOIA_API dianoia_status dianoia_detokenizer_flush(dianoia_detokenizer* detokenizer, const char** text,
+                                                     size_t* text_len);
+
 /* ---------------------------------------------------------------------------------------------------
  * Chat templates
  * ------------------------------------------------------------------------------------------------ */

@@ -336,3 +336,30 @@ TEST_CASE("capi: generation_config.json defaults and the reasoning family") {
   CHECK(std::string(smol_m.info().reasoning_family) == "none");  // SmolLM2 has no thinking profile
   CHECK(dianoia_model_apply_generation_defaults(nullptr, &q) == DIANOIA_ERR_INVALID_ARGUMENT);
 }
+
+TEST_CASE("capi: the streaming detokenizer yields whole characters and adds up to detokenize") {
+  dianoia::model m(smol());
+  const std::string text = "Zoë 😀 中文, déjà vu!";
+  const auto ids = m.tokenize(text);
+  dianoia_detokenizer* d = nullptr;
+  REQUIRE(dianoia_detokenizer_create(m.get(), false, &d) == DIANOIA_OK);
+  std::string out;
+  for (int32_t id : ids) {
+    const char* t = nullptr;
+    size_t n = 0;
+    REQUIRE(dianoia_detokenizer_push(d, id, &t, &n) == DIANOIA_OK);
+    const std::string piece(t, n);
+    // Never the start of a character without its end.
+    if (!piece.empty()) CHECK((static_cast<unsigned char>(piece.back()) & 0xC0) != 0xC0);
+    out += piece;
+  }
+  const char* t = nullptr;
+  size_t n = 0;
+  REQUIRE(dianoia_detokenizer_flush(d, &t, &n) == DIANOIA_OK);
+  out.append(t, n);
+  CHECK(out == m.detokenize(ids));
+  CHECK(out == text);
+  CHECK(dianoia_detokenizer_push(d, 1 << 30, &t, &n) == DIANOIA_ERR_INVALID_ARGUMENT);
+  CHECK(dianoia_detokenizer_push(nullptr, 1, &t, &n) == DIANOIA_ERR_INVALID_ARGUMENT);
+  dianoia_detokenizer_free(d);
+}
