@@ -7,6 +7,7 @@
 # failed. Options (environment):
 #   DIANOIA_TEST_PRESETS="release asan"   which runs to do, in order
 #   DIANOIA_CTEST_ARGS="..."              extra ctest arguments for every run (e.g. "-R gguf")
+#   DIANOIA_FUZZ_SECONDS=60               then scripts/fuzz.sh: each fuzz target for this long (0: skip)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -49,6 +50,17 @@ for preset in $presets; do
     n_pass=$((n_pass + total - f))
   fi
 done
+
+fuzz_seconds=${DIANOIA_FUZZ_SECONDS:-60}
+if [[ $fuzz_seconds != 0 ]]; then
+  t0=$SECONDS
+  if DIANOIA_FUZZ_SECONDS=$fuzz_seconds bash scripts/fuzz.sh; then
+    summary+=("fuzz: ${fuzz_seconds} s per target, $((SECONDS - t0)) s in all, passed")
+  else
+    failed+=("fuzz")
+    summary+=("fuzz: ${fuzz_seconds} s per target, $((SECONDS - t0)) s in all, FAILED (build-fuzz/artifacts)")
+  fi
+fi
 
 echo "=== summary (total $((SECONDS - t_all)) s)"
 printf '  %s\n' "${summary[@]}"
