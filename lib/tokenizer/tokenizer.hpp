@@ -1,7 +1,7 @@
 // Text <-> token ids for the vocabularies GGUF files carry: SentencePiece-style ("llama") and byte-level
 // BPE ("gpt2"), reproducing llama.cpp's llama_tokenize / llama_detokenize (which match HF tokenizers on
-// llama.cpp's test vectors), and for byte-level BPE tokenizer.json files, reproducing HF tokenizers
-// (normalizer included; checked on a 2.3 MB corpus). Immutable after construction; encode/decode are
+// llama.cpp's test vectors), and for tokenizer.json files (byte-level BPE, or SentencePiece-style BPE
+// with byte fallback), reproducing HF tokenizers (normalizer included; checked on a 2.3 MB corpus). Immutable after construction; encode/decode are
 // safe to call concurrently (encode's word cache is per thread). Incremental decoding: stream_decoder.
 #pragma once
 #include <array>

@@ -66,11 +66,12 @@ vocab_data load_vocab_gguf(const gguf::file& f);
 
 // Hugging Face tokenizer.json text, with tokenizer_config.json text if there is one (BOS/EOS/PAD/UNK
 // names and add_bos_token/add_eos_token; without it they come from the post-processor's template).
-// Byte-level BPE only (Qwen2/2.5/3, DeepSeek-R1 distills and V3, Llama-3, SmolLM2, GPT-2): the
-// pre-tokenizer's regexes must be those of a known llama.cpp pre-tokenizer; NFC/NFD/NFKC/NFKD normalizers
-// (alone or in a Sequence) are applied. Added tokens keep their ids:
-// special ones become control tokens, the others user-defined. error(unsupported) for another model type,
-// pre-tokenizer or normalizer (SentencePiece-style files with Metaspace / byte_fallback included),
+// Byte-level BPE (Qwen2/2.5/3, DeepSeek-R1 distills and V3, Llama-3, SmolLM2, GPT-2): the pre-tokenizer's
+// regexes must be those of a known llama.cpp pre-tokenizer; NFC/NFD/NFKC/NFKD normalizers (alone or in a
+// Sequence) are applied. SentencePiece-style BPE with byte fallback (Llama-2's Prepend/Replace normalizer,
+// or Metaspace with prepend_scheme "never") loads as an spm vocabulary with token scores from the merge
+// ranks. Added tokens keep their ids: special ones become control tokens, the others user-defined.
+// error(unsupported) for another model type, pre-tokenizer, normalizer or Metaspace scheme,
 // error(format) for malformed JSON or inconsistent data (ids out of range or repeated, wrong types,
 // special tokens that are not in the vocabulary). Merges naming unknown tokens are rejected when the
 // tokenizer is built (see validate_vocab).

@@ -1,4 +1,5 @@
-// Hugging Face tokenizer.json (+ tokenizer_config.json) -> vocab_data, for byte-level BPE tokenizers.
+// Hugging Face tokenizer.json (+ tokenizer_config.json) -> vocab_data, for byte-level BPE tokenizers and
+// SentencePiece-style (Llama-2 family) BPE files, which run on the SPM path with scores derived from merges.
 // The pre-tokenizer is not compiled from the file: its regexes are recognised and mapped to the
 // llama.cpp pre-tokenizer that reproduces them, because those are the patterns checked against HF's
 // output (HF's regex engine and PCRE2 differ in details that a pattern copied verbatim would expose).
@@ -227,6 +228,124 @@ void collect_normalizers(const doc& d, const json_value& n, std::vector<normal_f
   fail(errc::unsupported, "{}: normalizer '{}' is not supported (byte {})", k_tok, short_text(type), n.offset());
 }
 
+// ---- SentencePiece-style layout ----------------------------------------------------------------------
+
+constexpr std::string_view k_marker = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
+
+bool is_type(const json_value* v, std::string_view type) {
+  const json_value* t = v && v->is_object() ? v->find("type") : nullptr;
+  return t && t->is_string() && t->as_string() == type;
+}
+
+// A Llama-2 style file: BPE with byte_fallback, or spaces turned into U+2581 by the normalizer or a
+// Metaspace pre-tokenizer.
+bool is_spm_layout(const doc& d, const json_value& model) {
+  if (d.flag(model, "byte_fallback", false, "model")) return true;
+  if (is_type(doc::opt(d.root, "pre_tokenizer"), "Metaspace")) return true;
+  const json_value* n = doc::opt(d.root, "normalizer");
+  if (is_type(n, "Prepend") || is_type(n, "Replace")) return true;
+  if (is_type(n, "Sequence"))
+    if (const json_value* list = n->find("normalizers"); list && list->is_array())
+      for (const json_value& sub : list->as_array())
+        if (is_type(&sub, "Prepend") || is_type(&sub, "Replace")) return true;
+  return false;
+}
+
+bool is_byte_piece(std::string_view s) {
+  auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
+  return s.size() == 6 && s.substr(0, 3) == "<0x" && hex(s[3]) && hex(s[4]) && s[5] == '>';
+}
+
+[[noreturn]] void unsupported_spm(const json_value& at, std::string_view what) {
+  fail(errc::unsupported, "{}: SentencePiece-style tokenizer.json: {} is not supported (byte {})", k_tok, what,
+       at.offset());
+}
+
+// dianoia's SPM path replaces every space with U+2581 and optionally puts one U+2581 before the text and
+// after each special token (llama.cpp's add_space_prefix). Two HF layouts say exactly that:
+//  - Llama-2's: normalizer Sequence[Prepend("▁"), Replace(" ", "▁")] (HF normalizes each piece between
+//    added tokens, so the prefix follows special tokens too), no pre-tokenizer;
+//  - Metaspace(prepend_scheme="never", split=false) with no normalizer (no prefix).
+// Metaspace "first"/"always" (transformers 5's default) prepend only where the text does not already
+// start with U+2581, which the SPM path cannot express: rejected rather than tokenized differently.
+void read_spm_layout(const doc& d, vocab_data& v) {
+  bool prepend = false, replace = false;
+  if (const json_value* n = doc::opt(d.root, "normalizer")) {
+    std::vector<const json_value*> steps;
+    if (is_type(n, "Sequence")) {
+      for (const json_value& sub : d.arr(d.need(*n, "normalizers", "normalizer Sequence"), "normalizer.normalizers"))
+        steps.push_back(&sub);
+    } else {
+      steps.push_back(n);
+    }
+    for (const json_value* step : steps) {
+      const std::string& type = d.str(d.need(*step, "type", "normalizer"), "normalizer.type");
+      if (type == "Prepend" && !prepend && !replace) {
+        if (d.str(d.need(*step, "prepend", "Prepend normalizer"), "Prepend.prepend") != k_marker)
+          unsupported_spm(*step, "a Prepend normalizer of another text than U+2581");
+        prepend = true;
+      } else if (type == "Replace" && !replace) {
+        const json_value& pat = d.need(*step, "pattern", "Replace normalizer");
+        const json_value* lit = pat.is_object() ? pat.find("String") : nullptr;
+        if (!lit || d.str(*lit, "Replace.pattern.String") != " " ||
+            d.str(d.need(*step, "content", "Replace normalizer"), "Replace.content") != k_marker)
+          unsupported_spm(*step, "a Replace normalizer other than ' ' -> U+2581");
+        replace = true;
+      } else {
+        unsupported_spm(*step, fmt::format("normalizer step '{}' (only Prepend(U+2581) then Replace(' ', U+2581) are)", short_text(type)));
+      }
+    }
+  }
+  if (const json_value* pt = doc::opt(d.root, "pre_tokenizer")) {
+    const std::string& type = d.str(d.need(*pt, "type", "pre_tokenizer"), "pre_tokenizer.type");
+    if (type != "Metaspace") unsupported_spm(*pt, fmt::format("pre-tokenizer '{}'", short_text(type)));
+    if (replace || prepend) unsupported_spm(*pt, "a Metaspace pre-tokenizer after a Prepend/Replace normalizer");
+    const json_value* r = doc::opt(*pt, "replacement");
+    if (r && d.str(*r, "Metaspace.replacement") != k_marker) unsupported_spm(*pt, "a Metaspace replacement other than U+2581");
+    // Older files spell the scheme as add_prefix_space (true = "always").
+    const json_value* scheme = doc::opt(*pt, "prepend_scheme");
+    const std::string how = scheme ? d.str(*scheme, "Metaspace.prepend_scheme")
+                                   : (d.flag(*pt, "add_prefix_space", true, "Metaspace") ? "always" : "never");
+    if (how != "never")
+      unsupported_spm(*pt, fmt::format("Metaspace prepend_scheme '{}' (only 'never', or Llama-2's Prepend/Replace "
+                                       "normalizer, match the SentencePiece path)",
+                                       short_text(how)));
+    if (d.flag(*pt, "split", true, "Metaspace")) unsupported_spm(*pt, "Metaspace with split=true");
+    replace = true;
+  }
+  if (!replace) fail(errc::unsupported, "{}: SentencePiece-style tokenizer.json that keeps spaces as spaces is not supported", k_tok);
+  v.model = vocab_model::spm;
+  v.add_space_prefix = prepend;
+}
+
+// The SPM path merges the adjacent pair whose concatenation has the highest score; HF's BPE merges the
+// pair of lowest merge rank. A token's score is minus the rank of the first merge that makes it, so both
+// pick the same pair. (SentencePiece conversions list every split of a piece into two pieces as a merge,
+// so "a concatenation is a token" and "there is a merge for it" agree; tokens no merge makes rank last.)
+void spm_scores_from_merges(const doc& d, const json_value& merges_at, vocab_data& v) {
+  std::unordered_map<std::string_view, size_t> ids;
+  ids.reserve(v.tokens.size());
+  for (size_t i = 0; i < v.tokens.size(); ++i)
+    if (v.types[i] != token_type::unused) ids.emplace(v.tokens[i], i);
+  const float last = -static_cast<float>(v.merges.size());
+  v.scores.assign(v.tokens.size(), last);
+  std::vector<uint8_t> scored(v.tokens.size(), 0);
+  std::string joined;
+  for (size_t r = 0; r < v.merges.size(); ++r) {
+    const auto& [a, b] = v.merges[r];
+    joined.assign(a).append(b);
+    const auto it = ids.find(joined);
+    if (!ids.count(a) || !ids.count(b) || it == ids.end())
+      d.bad(merges_at, fmt::format("merge {} ('{}' '{}') names a text that is not a token", r, short_text(a), short_text(b)));
+    if (scored[it->second]) continue;
+    scored[it->second] = 1;
+    // Exact in float for ranks below 2^24; beyond that, neighbouring ranks could tie.
+    v.scores[it->second] = -static_cast<float>(r);
+  }
+  v.merges.clear();
+  v.merges.shrink_to_fit();
+}
+
 // ---- special tokens --------------------------------------------------------------------------------
 
 // tokenizer_config.json writes a special token as "text", as {"content": "text", ...} or as null.
@@ -269,19 +388,21 @@ vocab_data load_vocab_hf(std::string_view tokenizer_json, std::optional<std::str
   if (!model.is_object()) d.wrong_type(model, "model", "an object");
   if (const json_value* t = doc::opt(model, "type"); t && d.str(*t, "model.type") != "BPE")
     fail(errc::unsupported, "{}: model type '{}' is not supported (only BPE)", k_tok, short_text(t->as_string()));
-  if (d.flag(model, "byte_fallback", false, "model"))
-    fail(errc::unsupported,
-         "{}: SentencePiece-style tokenizer.json (BPE with byte_fallback) is not supported yet; use a GGUF file", k_tok);
   if (const json_value* p = doc::opt(model, "dropout"); p && (!p->is_number() || p->as_double() != 0.0))
     fail(errc::unsupported, "{}: BPE dropout is not supported (byte {})", k_tok, p->offset());
   for (std::string_view key : {"continuing_subword_prefix", "end_of_word_suffix"})
     if (const json_value* p = doc::opt(model, key); p && !d.str(*p, key).empty())
       fail(errc::unsupported, "{}: model.{} is not supported (byte {})", k_tok, key, p->offset());
   vocab_data v;
-  if (const json_value* n = doc::opt(d.root, "normalizer")) collect_normalizers(d, *n, v.normalizers, 0);
-
-  v.model = vocab_model::bpe;
-  v.pre = recognise_pre(d, d.flag(model, "ignore_merges", false, "model"));
+  const bool spm = is_spm_layout(d, model);
+  if (spm) {
+    if (d.flag(model, "ignore_merges", false, "model")) unsupported_spm(model, "model.ignore_merges");
+    read_spm_layout(d, v);
+  } else {
+    if (const json_value* n = doc::opt(d.root, "normalizer")) collect_normalizers(d, *n, v.normalizers, 0);
+    v.model = vocab_model::bpe;
+    v.pre = recognise_pre(d, d.flag(model, "ignore_merges", false, "model"));
+  }
 
   // Ids: every one below the number of entries (vocab + added tokens), so that a hostile id cannot make
   // us allocate for 2^31 tokens; gaps left by added tokens that reuse a vocab id stay unused tokens.
@@ -349,8 +470,13 @@ vocab_data load_vocab_hf(std::string_view tokenizer_json, std::optional<std::str
   v.tokens.resize(n);
   v.types.resize(n);
   v.token_flags.resize(n);
+  // byte_fallback spells bytes as <0xHH> vocabulary entries: byte tokens, decoded to the byte.
+  if (spm && d.flag(model, "byte_fallback", false, "model"))
+    for (size_t i = 0; i < n; ++i)
+      if (v.types[i] == token_type::normal && is_byte_piece(v.tokens[i])) v.types[i] = token_type::byte;
 
-  const auto& merges = d.arr(d.need(model, "merges", "model"), "model.merges");
+  const json_value& merges_json = d.need(model, "merges", "model");
+  const auto& merges = d.arr(merges_json, "model.merges");
   v.merges.reserve(merges.size());
   for (size_t r = 0; r < merges.size(); ++r) {
     const json_value& m = merges[r];
@@ -367,6 +493,8 @@ vocab_data load_vocab_hf(std::string_view tokenizer_json, std::optional<std::str
       d.wrong_type(m, fmt::format("merge {}", r), "\"a b\" or [\"a\", \"b\"]");
     }
   }
+
+  if (spm) spm_scores_from_merges(d, merges_json, v);
 
   // Special token texts -> ids (a handful of lookups: a scan each is cheaper than an index).
   auto id_of = [&](const doc& from, std::string_view key, const std::string& text) -> int32_t {
@@ -400,6 +528,10 @@ vocab_data load_vocab_hf(std::string_view tokenizer_json, std::optional<std::str
   }
   v.add_bos = add_bos.value_or(false) && v.bos >= 0;
   v.add_eos = add_eos.value_or(false) && v.eos >= 0;
+  // As in SentencePiece (and GGUF "llama" vocabularies), <unk> is an unknown token, not a control one.
+  if (spm && v.unk >= 0 && v.types[static_cast<size_t>(v.unk)] == token_type::control)
+    v.types[static_cast<size_t>(v.unk)] = token_type::unknown;
+
   validate_vocab(v);
   return v;
 }
