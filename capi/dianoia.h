@@ -134,6 +134,8 @@ typedef struct dianoia_model_info {
 /* Fills *info (set info->struct_size = sizeof *info first; fields past it are not written). */
 DIANOIA_API dianoia_status dianoia_model_get_info(const dianoia_model* model, dianoia_model_info* info);
 
+struct dianoia_generate_params; /* defined below, with the sessions */
+
 /* Overwrites the sampling fields of *params (temperature, top_p, top_k, min_p) with the defaults the
  * model ships in generation_config.json, where it has them (do_sample = false there means greedy:
  * temperature 0). Models without one (every GGUF) leave *params unchanged. */
