@@ -17,6 +17,13 @@ must print one JSON line {"prefill_tokens":N,"prefill_seconds":S,
 "decode_tokens":N,"decode_seconds":S}. If the binary is missing the engine is
 skipped with a message.
 
+Several models (--model A B C) are measured one after the other in one run.
+The machine's streaming read bandwidth is measured in the same run (before and
+after the models, by build/bench/bench_bandwidth: AVX2 read-only sum over 1 GiB,
+1 and 2 threads), and each decode speed is also given as GB/s of weights read
+(weight bytes per token x tokens/s, from the GGUF's tensor table) and as a
+fraction of the bandwidth at the same thread count: the decode roofline.
+
 See bench/README.md.
 """
 
@@ -36,6 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = os.path.expanduser("~/.cache/dianoia/SmolLM2-135M-Instruct.Q4_1.gguf")
 DEFAULT_DIANOIA = REPO / "build" / "examples" / "dianoia"
+DEFAULT_PROBE = REPO / "build" / "bench" / "bench_bandwidth"
 
 # Fixed text used to build the llama.cpp prompt (repeated until long enough).
 # Token content does not influence speed; it only has to be deterministic.
@@ -156,6 +164,44 @@ def llamacpp_worker(model: str, threads: int, n_prompt: int, n_gen: int, warmup:
 
 
 # ----------------------------------------------------------------------------
+# roofline: bytes of weights one decoded token reads, and the machine's read bandwidth
+
+
+def weight_bytes_per_token(model: str) -> int | None:
+    """Every tensor is read once per token, except the token embedding when the model has a separate
+    output matrix (then one row of it). Tied embeddings are read whole, as the output projection."""
+    try:
+        from gguf import GGUFReader
+    except ImportError:
+        return None
+    r = GGUFReader(model)
+    names = {t.name for t in r.tensors}
+    total = 0
+    for t in r.tensors:
+        if t.name == "token_embd.weight" and "output.weight" in names:
+            total += int(t.n_bytes) // int(t.shape[-1] if len(t.shape) > 1 else 1)
+        else:
+            total += int(t.n_bytes)
+    return total
+
+
+def measure_bandwidth(probe: str, threads: list[int]) -> dict[int, float]:
+    """GB/s per thread count (best pass of the probe); {} if the probe is missing or fails."""
+    if not (os.path.isfile(probe) and os.access(probe, os.X_OK)):
+        print(f"note: bandwidth probe not found at {probe} (build target bench_bandwidth); no roofline",
+              file=sys.stderr)
+        return {}
+    p = subprocess.run([probe, "--mib", "1024", "--threads", ",".join(map(str, threads))],
+                       capture_output=True, text=True, timeout=600)
+    out = {}
+    for line in p.stdout.splitlines():
+        if line.startswith("{"):
+            d = json.loads(line)
+            out[int(d["threads"])] = float(d["gb_s"])
+    return out
+
+
+# ----------------------------------------------------------------------------
 # driver
 
 
@@ -206,7 +252,10 @@ def cpu_name() -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF file (default: %(default)s)")
+    ap.add_argument("--model", nargs="+", default=[DEFAULT_MODEL],
+                    help="GGUF file(s), measured one after the other (default: %(default)s)")
+    ap.add_argument("--bandwidth-probe", default=str(DEFAULT_PROBE),
+                    help="read-bandwidth probe binary (default: %(default)s)")
     ap.add_argument("--dianoia", default=str(DEFAULT_DIANOIA), help="dianoia CLI binary (default: %(default)s)")
     ap.add_argument("--python", default=sys.executable,
                     help="interpreter with llama-cpp-python for the llama.cpp worker (default: this one)")
@@ -225,7 +274,7 @@ def main() -> int:
     args = ap.parse_args()
 
     if args._worker == "llamacpp":
-        res = llamacpp_worker(args.model, int(args.threads), args.prompt_tokens, args.gen_tokens,
+        res = llamacpp_worker(args.model[0], int(args.threads), args.prompt_tokens, args.gen_tokens,
                               not args.no_warmup)
         print(json.dumps(res))
         return 0
@@ -235,8 +284,9 @@ def main() -> int:
     for e in engines:
         if e not in ("llamacpp", "dianoia"):
             ap.error(f"unknown engine {e}")
-    if not os.path.isfile(args.model):
-        ap.error(f"model not found: {args.model}")
+    for m in args.model:
+        if not os.path.isfile(m):
+            ap.error(f"model not found: {m}")
 
     if "llamacpp" in engines:
         p = subprocess.run([args.python, "-c", "import llama_cpp"], capture_output=True, text=True)
@@ -255,6 +305,27 @@ def main() -> int:
         print("error: no engine left to benchmark", file=sys.stderr)
         return 1
 
+    print(f"load before the run: {open('/proc/loadavg').read().strip()}", file=sys.stderr)
+    bw_before = measure_bandwidth(args.bandwidth_probe, threads)
+    docs = []
+    models = list(args.model)
+    for model in models:
+        args.model = model
+        docs.append(bench_model(args, engines, threads, bw_before))
+    bw_after = measure_bandwidth(args.bandwidth_probe, threads)
+    bw = {t: max(bw_before.get(t, 0.0), bw_after.get(t, 0.0)) for t in threads}
+    if bw_before:
+        print("Read bandwidth (AVX2 read-only sum over 1 GiB, best of 7 passes), GB/s: " + ", ".join(
+            f"{t} thread{'s' if t > 1 else ''}: {bw_before.get(t, 0):.1f} before, {bw_after.get(t, 0):.1f} after"
+            for t in threads) + ". The roofline fractions above divide by the bandwidth measured before the models.\n")
+    print(f"load after the run: {open('/proc/loadavg').read().strip()}", file=sys.stderr)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({"bandwidth_gb_s": {"before": bw_before, "after": bw_after},
+                                                   "models": docs}, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+def bench_model(args, engines: list[str], threads: list[int], bw_before: dict[int, float]) -> dict:
     runners = {"llamacpp": run_llamacpp, "dianoia": run_dianoia}
     raw: dict[tuple[str, int], list[dict]] = {(e, t): [] for e in engines for t in threads}
     failed: set[str] = set()
@@ -294,8 +365,13 @@ def main() -> int:
                             "usd_per_m_prompt": usd_per_million(pf, args.usd_per_hour),
                             "usd_per_m_generated": usd_per_million(dc, args.usd_per_hour)})
     if not summary:
-        print("error: no successful measurement", file=sys.stderr)
-        return 1
+        print(f"error: no successful measurement for {args.model}", file=sys.stderr)
+        return {"model": args.model, "summary": []}
+    wbytes = weight_bytes_per_token(args.model)
+    for s in summary:
+        s["weight_gb_s"] = wbytes * s["decode_tok_s"] / 1e9 if wbytes else None
+        b = bw_before.get(s["threads"])
+        s["roofline_fraction"] = s["weight_gb_s"] / b if (wbytes and b) else None
     base = {(s["threads"]): s for s in summary if s["engine"] == "llamacpp"}
     for s in summary:
         b = base.get(s["threads"])
@@ -310,34 +386,41 @@ def main() -> int:
           f"Cost assumes the whole machine at ${args.usd_per_hour:g}/hour serving one stream. "
           f"Max 1-min load average seen before a measurement: {max_load:.2f} "
           f"(anything well above the thread count means other work competed for the CPUs).\n")
+    if wbytes:
+        print(f"Weights read per decoded token: {wbytes / 1e6:.1f} MB.\n")
     print("| engine | threads | prefill tok/s | decode tok/s | prefill ratio dianoia/llama.cpp "
-          "| decode ratio dianoia/llama.cpp | $ per 1M prompt tokens | $ per 1M generated tokens |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| decode ratio dianoia/llama.cpp | decode GB/s of weights | % of read bandwidth "
+          "| $ per 1M prompt tokens | $ per 1M generated tokens |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
     def ratio(x):
         return "—" if x is None else f"{x:.2f}"
+
+    def opt(x, fmt):
+        return "—" if x is None else format(x, fmt)
 
     for s in summary:
         show = s["engine"] != "llamacpp"
         print(f"| {names[s['engine']]} | {s['threads']} | {s['prefill_tok_s']:.1f} | {s['decode_tok_s']:.1f} "
               f"| {ratio(s['prefill_ratio']) if show else '1.00'} | {ratio(s['decode_ratio']) if show else '1.00'} "
+              f"| {opt(s['weight_gb_s'], '.2f')} | {opt(s['roofline_fraction'] and 100 * s['roofline_fraction'], '.0f')} "
               f"| {s['usd_per_m_prompt']:.4f} | {s['usd_per_m_generated']:.4f} |")
+    print()
 
-    if args.json_out:
-        doc = {
-            "model": args.model,
-            "prompt_tokens": args.prompt_tokens,
-            "gen_tokens": args.gen_tokens,
-            "rounds": args.rounds,
-            "usd_per_hour": args.usd_per_hour,
-            "cpu": cpu_name(),
-            "logical_cpus": os.cpu_count(),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "summary": summary,
-            "raw": [{"engine": e, "threads": t, "runs": runs} for (e, t), runs in raw.items()],
-        }
-        Path(args.json_out).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    return 0
+    doc = {
+        "model": args.model,
+        "prompt_tokens": args.prompt_tokens,
+        "gen_tokens": args.gen_tokens,
+        "rounds": args.rounds,
+        "usd_per_hour": args.usd_per_hour,
+        "cpu": cpu_name(),
+        "logical_cpus": os.cpu_count(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "summary": summary,
+        "raw": [{"engine": e, "threads": t, "runs": runs} for (e, t), runs in raw.items()],
+        "weight_bytes_per_token": wbytes,
+    }
+    return doc
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover - developer tool
 N_THREADS = 2
 N_CTX = 512
 SEED = 1234  # unused by argmax decoding; recorded for completeness
-GEN_TOKENS = 32
+GEN_TOKENS = 64
 TF_POSITIONS = 64
 TOPK = 5
 

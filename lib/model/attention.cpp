@@ -1,14 +1,18 @@
 #include "model/attention.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu_features.hpp"
+#include "model/ops.hpp"
 
 namespace dianoia::detail::attn {
 
 namespace avx2 {
 void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
                 float* scratch, float* out);
+void attend_f16_tiled(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                      float scale, float* scratch, float* out);
 }
 
 namespace {
@@ -107,10 +111,62 @@ void attend_f16_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t st
     }
     const fp16_t* vr = v + p * stride;
     for (int64_t j = 0; j < hd; ++j) acc[j] = fp16_to_f32(f32_to_fp16(std::fma(fp16_to_f32(vr[j]), vs, acc[j])));
-    S = S * ms + vs;
+    S = std::fma(S, ms, vs);  // llama.cpp fuses S*ms + vs (one vfmadd in its build)
   }
   const float inv = S == 0.0f ? 0.0f : 1.0f / S;
   for (int64_t j = 0; j < hd; ++j) out[j] = acc[j] * inv;
+}
+
+void attend_f16_tiled(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                      float scale, float* scratch, float* out) {
+  if (hd % 8 == 0 && cpu_has_avx2()) return avx2::attend_f16_tiled(q, k, v, stride, len, hd, scale, scratch, out);
+  attend_f16_tiled_ref(q, k, v, stride, len, hd, scale, scratch, out);
+}
+
+void attend_f16_tiled_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                          float scale, float* scratch, float* out) {
+  constexpr int64_t T = k_fa_tile_kv;
+  float* s = scratch;      // the tile's scores, then its weights
+  for (int64_t j = 0; j < hd; ++j) out[j] = 0.0f;
+  float S = 0.0f, M = -INFINITY;
+  for (int64_t t0 = 0; t0 < len; t0 += T) {
+    const int64_t kt = std::min(T, len - t0);
+    float tile_max = -INFINITY;
+    for (int64_t j = 0; j < T; ++j) {
+      if (j < kt) {
+        const fp16_t* kr = k + (t0 + j) * stride;
+        float acc = 0.0f;
+        for (int64_t d = 0; d < hd; ++d) acc = std::fma(q[d], fp16_to_f32(kr[d]), acc);
+        s[j] = acc * scale;
+      } else {
+        s[j] = -INFINITY;  // keys past the causal limit (masked in llama.cpp) weigh exactly 0
+      }
+      tile_max = s[j] > tile_max ? s[j] : tile_max;
+    }
+    const float m_new = std::fmax(M, tile_max);
+    if (m_new > M) {
+      const float ms = std::exp(M - m_new);
+      for (int64_t d = 0; d < hd; ++d) out[d] *= ms;
+      S *= ms;
+    }
+    M = m_new;
+    double sum = 0.0;
+    for (int64_t g = 0; g < T; g += 8) {
+      float e[8];
+      for (int l = 0; l < 8; ++l) e[l] = s[g + l] == -INFINITY ? 0.0f : ops::ggml_expf(s[g + l] - M);
+      // ggml's horizontal sum of one vector: halves, then pairs, then the last two lanes
+      const float h0 = e[0] + e[4], h1 = e[1] + e[5], h2 = e[2] + e[6], h3 = e[3] + e[7];
+      sum += static_cast<double>((h0 + h2) + (h1 + h3));
+      for (int l = 0; l < 8; ++l) s[g + l] = e[l];
+    }
+    S = static_cast<float>(static_cast<double>(S) + sum);
+    for (int64_t j = 0; j < kt; ++j) {
+      const fp16_t* vr = v + (t0 + j) * stride;
+      for (int64_t d = 0; d < hd; ++d) out[d] = std::fma(s[j], fp16_to_f32(vr[d]), out[d]);
+    }
+  }
+  const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+  for (int64_t d = 0; d < hd; ++d) out[d] *= inv;
 }
 
 }  // namespace dianoia::detail::attn

@@ -25,6 +25,24 @@ void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride
 void attend_f16_f32(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
                     float scale, float* scores, float* out);
 
+// llama.cpp's CPU flash attention switches to a tiled kernel when a batch holds at least this many queries
+// (GGML_FA_TILE_Q) and the head size is a multiple of the SIMD width; keys go in tiles of k_fa_tile_kv.
+constexpr int64_t k_fa_tile_q = 64;
+constexpr int64_t k_fa_tile_kv = 64;
+inline bool llamacpp_uses_tiled(int64_t n_queries, int64_t hd) { return n_queries >= k_fa_tile_q && hd % 8 == 0; }
+
+// One query row the way that tiled kernel computes it over an f16 cache: q stays f32; per tile of 64
+// keys (from key 0) the scores are fma chains over the head dimension times scale, the running max is
+// raised to the tile's max (rescaling the f32 accumulator and the sum by expf of the difference), the
+// tile's weights are ggml's vector exp (ops::ggml_expf) of score - max, summed 8 at a time in float and
+// across groups in double into a float sum, and the accumulator takes weight * v as one fma chain per
+// element. hd % 8 == 0. scratch needs tiled_scratch_floats(hd).
+void attend_f16_tiled(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                      float scale, float* scratch, float* out);
+void attend_f16_tiled_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                          float scale, float* scratch, float* out);
+inline int64_t tiled_scratch_floats(int64_t hd) { return (k_fa_tile_kv + 1) * hd + 2 * k_fa_tile_kv; }
+
 // The scalar version (reference for tests; used without AVX2). attend_f16 gives the same bits.
 void attend_f16_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
                     float scale, float* scratch, float* out);

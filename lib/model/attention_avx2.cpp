@@ -3,9 +3,11 @@
 // which the scalar f16 dot kernel follows too.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "model/attention.hpp"
+#include "model/ops_avx2.hpp"
 
 namespace dianoia::detail::attn::avx2 {
 
@@ -61,11 +63,87 @@ void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride
     const __m256 w = _mm256_set1_ps(vs);
     for (int64_t j = 0; j < hd; j += 8)
       _mm256_storeu_ps(acc + j, round_f16(_mm256_fmadd_ps(load_f16(vr + j), w, _mm256_loadu_ps(acc + j))));
-    S = S * ms + vs;
+    S = std::fma(S, ms, vs);  // llama.cpp fuses S*ms + vs (one vfmadd in its build)
   }
   const float inv = S == 0.0f ? 0.0f : 1.0f / S;
   const __m256 iv = _mm256_set1_ps(inv);
   for (int64_t j = 0; j < hd; j += 8) _mm256_storeu_ps(out + j, _mm256_mul_ps(_mm256_loadu_ps(acc + j), iv));
+}
+
+// hd % 8 == 0 (checked by the caller). The key tile is transposed to f32 [hd][64] so that eight keys'
+// scores build side by side in one vector, each lane the same fma chain over d as the scalar version.
+void attend_f16_tiled(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                      float scale, float* scratch, float* out) {
+  constexpr int64_t T = k_fa_tile_kv;
+  float* kt_f32 = scratch;      // [hd][T]
+  float* s = scratch + hd * T;  // [T]
+  for (int64_t d = 0; d < hd; d += 8) _mm256_storeu_ps(out + d, _mm256_setzero_ps());
+  float S = 0.0f, M = -INFINITY;
+  const __m256 vscale = _mm256_set1_ps(scale);
+  for (int64_t t0 = 0; t0 < len; t0 += T) {
+    const int64_t kt = std::min(T, len - t0);
+    const int64_t groups = (kt + 7) / 8;
+    for (int64_t j = 0; j < groups * 8; ++j) {
+      if (j < kt) {
+        const fp16_t* kr = k + (t0 + j) * stride;
+        alignas(32) float row[8];
+        for (int64_t d = 0; d < hd; d += 8) {  // F16C conversion, then scattered into the transposed tile
+          _mm256_store_ps(row, load_f16(kr + d));
+          for (int l = 0; l < 8; ++l) kt_f32[(d + l) * T + j] = row[l];
+        }
+      } else {
+        for (int64_t d = 0; d < hd; ++d) kt_f32[d * T + j] = 0.0f;
+      }
+    }
+    {
+      // All groups' chains side by side (independent, so they overlap in the pipeline); per lane the
+      // same sequential fma chain over d.
+      __m256 acc[T / 8];
+      for (int64_t g = 0; g < T / 8; ++g) acc[g] = _mm256_setzero_ps();
+      for (int64_t d = 0; d < hd; ++d) {
+        const __m256 qd = _mm256_set1_ps(q[d]);
+        const float* kd = kt_f32 + d * T;
+        for (int64_t g = 0; g < groups; ++g) acc[g] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kd + 8 * g), acc[g]);
+      }
+      for (int64_t g = 0; g < groups; ++g) _mm256_storeu_ps(s + 8 * g, _mm256_mul_ps(acc[g], vscale));
+    }
+    float tile_max = -INFINITY;
+    for (int64_t j = 0; j < kt; ++j) tile_max = s[j] > tile_max ? s[j] : tile_max;
+    for (int64_t j = kt; j < groups * 8; ++j) s[j] = -INFINITY;
+    const float m_new = std::fmax(M, tile_max);
+    if (m_new > M) {
+      const float ms = std::exp(M - m_new);
+      const __m256 m = _mm256_set1_ps(ms);
+      for (int64_t d = 0; d < hd; d += 8) _mm256_storeu_ps(out + d, _mm256_mul_ps(_mm256_loadu_ps(out + d), m));
+      S *= ms;
+    }
+    M = m_new;
+    double sum = 0.0;  // groups past the last key add exact zeros in llama.cpp: skipped
+    const __m256 vm = _mm256_set1_ps(M);
+    for (int64_t g = 0; g < groups; ++g) {
+      const __m256 e = ops::avx2::ggml_expf8(_mm256_sub_ps(_mm256_loadu_ps(s + 8 * g), vm));
+      _mm256_storeu_ps(s + 8 * g, e);
+      __m128 h = _mm_add_ps(_mm256_extractf128_ps(e, 1), _mm256_castps256_ps128(e));
+      h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+      h = _mm_add_ss(h, _mm_movehdup_ps(h));
+      sum += static_cast<double>(_mm_cvtss_f32(h));
+    }
+    S = static_cast<float>(static_cast<double>(S) + sum);
+    for (int64_t d0 = 0; d0 < hd; d0 += 64) {  // up to 64 outputs held in registers across the keys
+      const int64_t nv = std::min<int64_t>(8, (hd - d0) / 8);
+      __m256 o[8];
+      for (int64_t r = 0; r < nv; ++r) o[r] = _mm256_loadu_ps(out + d0 + 8 * r);
+      for (int64_t j = 0; j < kt; ++j) {
+        const fp16_t* vr = v + (t0 + j) * stride + d0;
+        const __m256 w = _mm256_set1_ps(s[j]);
+        for (int64_t r = 0; r < nv; ++r) o[r] = _mm256_fmadd_ps(w, load_f16(vr + 8 * r), o[r]);
+      }
+      for (int64_t r = 0; r < nv; ++r) _mm256_storeu_ps(out + d0 + 8 * r, o[r]);
+    }
+  }
+  const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+  const __m256 iv = _mm256_set1_ps(inv);
+  for (int64_t d = 0; d < hd; d += 8) _mm256_storeu_ps(out + d, _mm256_mul_ps(_mm256_loadu_ps(out + d), iv));
 }
 
 }  // namespace dianoia::detail::attn::avx2

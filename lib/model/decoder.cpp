@@ -5,6 +5,7 @@
 // llama: pairs, its q/k rows permuted by llama.cpp's converter; qwen2/qwen3 and HF safetensors: halves).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -26,10 +27,17 @@ constexpr size_t k_sgemm_min_batch = 32;
 // Long prompts run in chunks of this many tokens, so activations stay bounded by it, not the prompt.
 constexpr size_t k_prefill_chunk = 512;
 
+// DIANOIA_EXACT_PREFILL=1: batches of any size keep llama.cpp's numerics (q8-activation dots, its
+// one-query or tiled flash attention), for comparisons with llama.cpp's batched logits; slower prefill.
+bool exact_prefill_from_env() {
+  const char* v = std::getenv("DIANOIA_EXACT_PREFILL");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
 class decoder_state final : public forward_state {
  public:
   decoder_state(const hparams& hp, uint32_t n_ctx, int n_threads, attn::kv_type kv)
-      : n_ctx_(n_ctx), kv_(kv), pool_(n_threads), mm_(pool_), n_layer_(hp.n_layer),
+      : n_ctx_(n_ctx), kv_(kv), exact_batches_(exact_prefill_from_env()), pool_(n_threads), mm_(pool_), n_layer_(hp.n_layer),
         kv_dim_(size_t{hp.n_head_kv} * hp.head_dim) {
     const size_t n = checked_mul(checked_mul(hp.n_layer, n_ctx, "KV cache"), size_t{hp.n_head_kv} * hp.head_dim, "KV cache");
     if (kv == attn::kv_type::f32) {
@@ -89,6 +97,7 @@ class decoder_state final : public forward_state {
 
   uint32_t n_ctx_;
   attn::kv_type kv_;
+  bool exact_batches_;  // llama.cpp numerics for every batch size (DIANOIA_EXACT_PREFILL)
   thread_pool pool_;
   matmul_engine mm_;
   size_t n_layer_, kv_dim_;
@@ -165,7 +174,8 @@ void decoder_model::forward_chunk(decoder_state& s, std::span<const int32_t> tok
   // Batches of prompt tokens multiply through dequantized f32 tiles on oneDNN's GEMM (several times
   // faster, and more accurate); one-token decode and short batches keep llama.cpp's q8-activation
   // numerics, so that greedy outputs can be compared with it token for token.
-  s.mm_.set_prefill_mode(n >= k_sgemm_min_batch ? prefill_mode::dequant_sgemm : prefill_mode::exact);
+  const bool fast_batch = n >= k_sgemm_min_batch && !s.exact_batches_;
+  s.mm_.set_prefill_mode(fast_batch ? prefill_mode::dequant_sgemm : prefill_mode::exact);
   const int64_t d = hp_.n_embd, hd = hp_.head_dim, rd = hp_.rope_dim;
   const int64_t q_dim = int64_t{hp_.n_head} * hd, kv_dim = int64_t{hp_.n_head_kv} * hd, ff = hp_.n_ff;
   const size_t emb_row = ggml_row_bytes(w_.tok_embd->type, d);
@@ -215,7 +225,7 @@ void decoder_model::forward_chunk(decoder_state& s, std::span<const int32_t> tok
     for (size_t i = 0; i < n; ++i) ops::rms_norm(&s.x[i * d], w.ffn_norm.data(), &s.xb[i * d], d, hp_.rms_eps);
     s.mm_.matmul(w.gate, s.xb.data(), n, s.gate.data());  // gate[n, ff]
     s.mm_.matmul(w.up, s.xb.data(), n, s.up.data());      // up[n, ff]
-    ops::swiglu(s.gate.data(), s.up.data(), n * ff);
+    for (size_t i = 0; i < n; ++i) ops::swiglu(&s.gate[i * ff], &s.up[i * ff], ff);
     s.mm_.matmul(w.down, s.gate.data(), n, s.xb.data());  // xb[n, d]
     ops::add(s.x.data(), s.xb.data(), n * d);
   }
@@ -234,12 +244,16 @@ void decoder_model::attention(decoder_state& s, uint32_t layer, size_t n, uint32
   const int64_t hd = hp_.head_dim, kv_dim = int64_t{hp_.n_head_kv} * hd, q_dim = int64_t{hp_.n_head} * hd;
   const int64_t group = hp_.n_head / hp_.n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const size_t per_thread = std::max<size_t>(pos + n, 2 * hd);
+  // llama.cpp-exact batches of >= 64 queries reproduce its tiled kernel; f32_math: see below. The tiled
+  // kernel is f32 math too (and vectorised), so default-mode batches use it whenever hd allows.
+  const bool f32_math = n >= k_sgemm_min_batch && !s.exact_batches_;
+  const bool tiled = (f32_math && hd % 8 == 0) || (!f32_math && attn::llamacpp_uses_tiled(static_cast<int64_t>(n), hd));
+  const size_t per_thread = std::max<size_t>({pos + n, 2 * static_cast<size_t>(hd),
+                                              tiled ? static_cast<size_t>(attn::tiled_scratch_floats(hd)) : 0});
   s.reserve_scores(per_thread);
   const size_t base = size_t{layer} * s.n_ctx() * kv_dim;
   // Prompt batches (already off llama.cpp's token-exact path for their matmuls) attend in f32 over the
   // f16 cache; decode and short batches keep the f16 accumulator of llama.cpp's one-query kernel.
-  const bool f32_math = n >= k_sgemm_min_batch;
   s.pool_.parallel_for_indexed(static_cast<int64_t>(n) * hp_.n_head, [&](int t, int64_t b, int64_t e) {
     float* scratch = &s.scores[static_cast<size_t>(t) * per_thread];
     for (int64_t job = b; job < e; ++job) {
@@ -249,6 +263,9 @@ void decoder_model::attention(decoder_state& s, uint32_t layer, size_t n, uint32
       const int64_t len = pos + i + 1;
       if (s.kv_ == attn::kv_type::f32)
         attn::attend_f32(q, &s.k_cache[base + kvh * hd], &s.v_cache[base + kvh * hd], kv_dim, len, hd, scale, scratch, out);
+      else if (tiled)
+        attn::attend_f16_tiled(q, &s.k_cache16[base + kvh * hd], &s.v_cache16[base + kvh * hd], kv_dim, len, hd, scale,
+                               scratch, out);
       else if (f32_math)
         attn::attend_f16_f32(q, &s.k_cache16[base + kvh * hd], &s.v_cache16[base + kvh * hd], kv_dim, len, hd, scale,
                                scratch, out);

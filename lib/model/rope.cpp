@@ -97,16 +97,19 @@ void rope::apply(float* x, int64_t n_heads, int64_t head_dim, const float* cs) c
   for (int64_t h = 0; h < n_heads; ++h) {
     float* v = x + h * head_dim;
     if (kind_ == rope_kind::norm) {
-      for (int64_t i = 0; i < dim_; i += 2) {  // adjacent pairs (2i, 2i+1)
+      // Adjacent pairs (2i, 2i+1). llama.cpp's compiler fuses the x0 products (x0*cos - x1*sin and
+      // x0*sin + x1*cos each become one fma with the x1 product rounded first); rounding the same way
+      // makes q and k, hence the logits, bit-identical to llama.cpp's (checked on SmolLM2).
+      for (int64_t i = 0; i < dim_; i += 2) {
         const float a = v[i], b = v[i + 1];
-        v[i] = a * cs[i] - b * cs[i + 1];
-        v[i + 1] = a * cs[i + 1] + b * cs[i];
+        v[i] = std::fma(a, cs[i], -(b * cs[i + 1]));
+        v[i + 1] = std::fma(a, cs[i + 1], b * cs[i]);
       }
     } else {
-      for (int64_t i = 0; i < half; ++i) {  // pairs (i, i + dim/2)
+      for (int64_t i = 0; i < half; ++i) {  // pairs (i, i + dim/2), rounded as above (one code in ggml)
         const float a = v[i], b = v[i + half];
-        v[i] = a * cs[2 * i] - b * cs[2 * i + 1];
-        v[i + half] = a * cs[2 * i + 1] + b * cs[2 * i];
+        v[i] = std::fma(a, cs[2 * i], -(b * cs[2 * i + 1]));
+        v[i + half] = std::fma(a, cs[2 * i + 1], b * cs[2 * i]);
       }
     }
   }

@@ -4,7 +4,9 @@
 
 #include <dianoia/dianoia.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -107,27 +109,49 @@ TEST_CASE("capi: stories260K logits through the ABI match run.c within 1e-4") {
   }
 }
 
-TEST_CASE("capi: SmolLM2-135M Q4_1 greedy continuations equal llama.cpp's up to its own near-ties") {
-  // llama.cpp is itself only reproducible to about 0.2 logits (its batched and one-token paths differ
-  // by that much, see tools/README.md), so where its top two candidates are closer than kNearTie the
-  // choice between them is numerical noise. Everywhere else our greedy token must be its token.
-  constexpr double kNearTie = 0.5;
+namespace {
+
+// Sets an environment variable for one scope (the model reads DIANOIA_EXACT_PREFILL when a session is
+// created), restoring the previous state afterwards.
+class scoped_env {
+ public:
+  scoped_env(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    had_ = std::getenv(name) != nullptr;
+    ::setenv(name, value, 1);
+  }
+  ~scoped_env() {
+    if (had_) ::setenv(name_, old_.c_str(), 1);
+    else ::unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("capi: SmolLM2-135M Q4_1 greedy continuations are llama.cpp's, token for token") {
+  // Decode and short prompts follow llama.cpp's AVX2 arithmetic bit for bit (q8 activations and its
+  // integer dots, its f16 flash attention, its vector exp in SwiGLU, its fused RoPE), so the greedy
+  // choice is the same even at llama.cpp's own near-ties: no tolerance.
   const std::string path = dianoia::test::default_model_path();
   REQUIRE_MESSAGE(dianoia::test::file_exists(path), "default model missing: run scripts/fetch-default-model.sh");
   auto ref = json::parse(dianoia::test::read_file(dianoia::test::fixtures_dir() + "/smollm2_reference.json"));
   dianoia::model m(path);
   dianoia::session s(m);
   const auto& comps = ref["completions"];
-  int identical = 0;
+  REQUIRE(comps.size() == 3);
   for (size_t i = 0; i < comps.size(); ++i) {
     const auto& c = comps[i];
-    const auto& tf = ref["teacher_forced"][i];  // the same prompt + continuation with llama.cpp's top-5
-    REQUIRE(tf["prompt"].str == c["prompt"].str);
     CAPTURE(c["prompt"].str);
     auto prompt = c["prompt_ids"].as_vector();
     CHECK(m.tokenize(c["prompt"].str, true) == prompt);
     const auto want = c["generated_ids"].as_vector();
-    // A real greedy generation; then compare its ids with llama.cpp's, step by step.
+    REQUIRE(want.size() == 64);
+    // A real greedy generation; then compare its ids with llama.cpp's.
     std::string text;
     s.complete(c["prompt"].str, [&](const dianoia::event& e) {
       if (e.type == DIANOIA_EVENT_CONTENT) text += e.text;
@@ -140,18 +164,9 @@ TEST_CASE("capi: SmolLM2-135M Q4_1 greedy continuations equal llama.cpp's up to 
     CHECK(text == m.detokenize(got));
     size_t agree = 0;
     while (agree < want.size() && agree < got.size() && got[agree] == want[agree]) ++agree;
-    if (agree < want.size()) {
-      const auto& top = tf["top5"][prompt.size() - 1 + agree];
-      const double margin = top[0][1].num - top[1][1].num;
-      CAPTURE(agree);
-      CAPTURE(margin);
-      CHECK_MESSAGE(margin < kNearTie, "dianoia and llama.cpp disagree where llama.cpp is confident");
-      MESSAGE("prompt " << i << ": identical for " << agree << " tokens, then a near-tie (llama.cpp margin " << margin
-                        << ")");
-    }
-    if (agree == want.size()) ++identical;
+    CAPTURE(agree);
+    CHECK(got == want);
   }
-  MESSAGE(identical << " of " << comps.size() << " continuations identical to llama.cpp for 32 tokens");
   // The chat path: template rendering, special-token parsing, EOS at <|im_end|>.
   const auto& chat = ref["chat"];
   std::vector<dianoia::chat_message> msgs;
@@ -168,14 +183,19 @@ TEST_CASE("capi: SmolLM2-135M Q4_1 greedy continuations equal llama.cpp's up to 
   CHECK(done.prompt_tokens == chat["prompt_ids"].size());
 }
 
-TEST_CASE("capi: SmolLM2 top-1 agreement with llama.cpp over 5 prompts x 64 positions") {
-  const std::string path = dianoia::test::default_model_path();
-  REQUIRE(dianoia::test::file_exists(path));
-  auto ref = json::parse(dianoia::test::read_file(dianoia::test::fixtures_dir() + "/smollm2_reference.json"));
-  dianoia::model m(path);
+namespace {
+
+struct tf_stats {
+  size_t agree = 0, total = 0, confident_disagree = 0;
+  double max_top5_err = 0;  // |our logit - llama.cpp's| over its top 5 (its values are rounded to 1e-4)
+};
+
+// Each teacher-forced sequence (prompt + continuation, 64 tokens) evaluated as one batch, as llama.cpp did.
+tf_stats teacher_forced(const json& ref) {
+  dianoia::model m(dianoia::test::default_model_path());
   const size_t n_vocab = m.info().n_vocab;
   dianoia::session s(m);
-  size_t agree = 0, total = 0, confident_disagree = 0;
+  tf_stats st;
   const auto& tf = ref["teacher_forced"];
   for (size_t c = 0; c < tf.size(); ++c) {
     auto toks = tf[c]["tokens"].as_vector();
@@ -186,18 +206,43 @@ TEST_CASE("capi: SmolLM2 top-1 agreement with llama.cpp over 5 prompts x 64 posi
       int32_t best = 0;
       for (size_t v = 1; v < n_vocab; ++v)
         if (l[v] > l[best]) best = static_cast<int32_t>(v);
-      ++total;
-      if (best == want[i]) {
-        ++agree;
-      } else {
-        const auto& top = tf[c]["top5"][i];
-        if (top[0][1].num - top[1][1].num >= 0.5) ++confident_disagree;
-      }
+      const auto& top = tf[c]["top5"][i];
+      for (size_t j = 0; j < top.size(); ++j)
+        st.max_top5_err = std::max(st.max_top5_err, std::fabs(l[static_cast<size_t>(top[j][0].num)] - top[j][1].num));
+      ++st.total;
+      if (best == want[i]) ++st.agree;
+      else if (top[0][1].num - top[1][1].num >= 0.5) ++st.confident_disagree;
     }
   }
-  MESSAGE("top-1 agreement " << agree << "/" << total);
-  CHECK(confident_disagree == 0);             // every disagreement is one of llama.cpp's near-ties
-  CHECK(agree * 100 >= total * 90);           // issue 5 raises this to 99%
+  return st;
+}
+
+}  // namespace
+
+TEST_CASE("capi: SmolLM2 top-1 agreement with llama.cpp over 5 prompts x 64 positions, llama.cpp-exact batches") {
+  REQUIRE(dianoia::test::file_exists(dianoia::test::default_model_path()));
+  auto ref = json::parse(dianoia::test::read_file(dianoia::test::fixtures_dir() + "/smollm2_reference.json"));
+  // The reference logits come from one 64-token batch: with DIANOIA_EXACT_PREFILL that batch runs
+  // llama.cpp's batch arithmetic (q8 dots per row, its tiled flash attention for >= 64 queries).
+  scoped_env exact("DIANOIA_EXACT_PREFILL", "1");
+  const auto st = teacher_forced(ref);
+  MESSAGE("exact batches: top-1 agreement " << st.agree << "/" << st.total << ", max |logit error| over llama.cpp's top 5: "
+                                             << st.max_top5_err);
+  CHECK(st.agree * 100 >= st.total * 99);  // issue 5's bar; measured: every position
+  CHECK(st.confident_disagree == 0);
+  CHECK(st.max_top5_err <= 6e-5);  // bit-identical logits, up to the fixture's 4-decimal rounding
+}
+
+TEST_CASE("capi: SmolLM2 teacher-forced top-1 with the default (dequantized sgemm) prefill") {
+  // The default prompt path multiplies batches of >= 32 tokens through f32 weight tiles (faster, and
+  // nearer exact arithmetic than llama.cpp): not llama.cpp's bits, so only its confident choices must hold.
+  REQUIRE(dianoia::test::file_exists(dianoia::test::default_model_path()));
+  auto ref = json::parse(dianoia::test::read_file(dianoia::test::fixtures_dir() + "/smollm2_reference.json"));
+  scoped_env fast("DIANOIA_EXACT_PREFILL", "0");
+  const auto st = teacher_forced(ref);
+  MESSAGE("default prefill: top-1 agreement " << st.agree << "/" << st.total);
+  CHECK(st.confident_disagree == 0);  // every disagreement is one of llama.cpp's near-ties
+  CHECK(st.agree * 100 >= st.total * 90);
 }
 
 TEST_CASE("capi: a thinking prefix on the default model honours the reasoning budget") {
