@@ -36,13 +36,21 @@ float dot_f16_ggml(const fp16_t* k, const float* q, int64_t n) {
 
 }  // namespace
 
-void attend_f32(const float* q, const float* k, const float* v, int64_t stride, int64_t len, int64_t hd, float scale,
-                float* scores, float* out) {
+namespace {
+
+inline float widen(float x) { return x; }
+inline float widen(fp16_t x) { return fp16_to_f32(x); }
+
+// Plain softmax attention in f32 with a double sum, over an f32 or f16 cache (f16 values widened
+// exactly): the one arithmetic attend_f32 and attend_f16_f32 share.
+template <typename T>
+void attend_exact(const float* q, const T* k, const T* v, int64_t stride, int64_t len, int64_t hd, float scale,
+                  float* scores, float* out) {
   float mx = -INFINITY;
   for (int64_t p = 0; p < len; ++p) {
-    const float* kr = k + p * stride;
+    const T* kr = k + p * stride;
     float dot = 0.0f;
-    for (int64_t j = 0; j < hd; ++j) dot += q[j] * kr[j];
+    for (int64_t j = 0; j < hd; ++j) dot += q[j] * widen(kr[j]);
     scores[p] = dot * scale;
     mx = std::fmax(mx, scores[p]);
   }
@@ -55,33 +63,21 @@ void attend_f32(const float* q, const float* k, const float* v, int64_t stride, 
   for (int64_t j = 0; j < hd; ++j) out[j] = 0.0f;
   for (int64_t p = 0; p < len; ++p) {
     const float a = scores[p] * inv;
-    const float* vr = v + p * stride;
-    for (int64_t j = 0; j < hd; ++j) out[j] += a * vr[j];
+    const T* vr = v + p * stride;
+    for (int64_t j = 0; j < hd; ++j) out[j] += a * widen(vr[j]);
   }
+}
+
+}  // namespace
+
+void attend_f32(const float* q, const float* k, const float* v, int64_t stride, int64_t len, int64_t hd, float scale,
+                float* scores, float* out) {
+  attend_exact(q, k, v, stride, len, hd, scale, scores, out);
 }
 
 void attend_f16_f32(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
                     float scale, float* scores, float* out) {
-  float mx = -INFINITY;
-  for (int64_t p = 0; p < len; ++p) {
-    const fp16_t* kr = k + p * stride;
-    float dot = 0.0f;
-    for (int64_t j = 0; j < hd; ++j) dot += q[j] * fp16_to_f32(kr[j]);
-    scores[p] = dot * scale;
-    mx = std::fmax(mx, scores[p]);
-  }
-  double sum = 0.0;
-  for (int64_t p = 0; p < len; ++p) {
-    scores[p] = std::exp(scores[p] - mx);
-    sum += scores[p];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t j = 0; j < hd; ++j) out[j] = 0.0f;
-  for (int64_t p = 0; p < len; ++p) {
-    const float a = scores[p] * inv;
-    const fp16_t* vr = v + p * stride;
-    for (int64_t j = 0; j < hd; ++j) out[j] += a * fp16_to_f32(vr[j]);
-  }
+  attend_exact(q, k, v, stride, len, hd, scale, scores, out);
 }
 
 void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
