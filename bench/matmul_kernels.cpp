@@ -4,6 +4,8 @@
 // Target bench_matmul_kernels. Run: bench_matmul_kernels [rounds]
 //   or: bench_matmul_kernels types [rounds]   -- BF16, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K (and Q4_0, Q8_0 for
 //   comparison): decode M=1 cold GB/s and prefill M=256 GOP/s (exact and sgemm modes), 1 and 2 threads
+//   or: bench_matmul_kernels int8 [rounds]    -- prefill GOP/s of the int8 GEMM at the 1.5B's shapes for
+//   M = 8..512, beside dequantized tiles + oneDNN sgemm; DIANOIA_ISA sets the level
 //   or: bench_matmul_kernels decode [rounds]  -- only the M=1 shapes of SmolLM2-135M (Q4_1 layers, Q8_0
 //   output projection), warm (one copy, cache-resident if it fits) and cold (copies rotated through the arena).
 #include <algorithm>
@@ -138,22 +140,56 @@ int type_table(int rounds, matmul_engine* const* engines, std::vector<uint8_t>& 
   for (int e = 0; e < 2; ++e) engines[e]->set_prefill_mode(prefill_mode::exact);
   return 0;
 }
+// Prompt batches through the int8 GEMM (prefill_mode::int8) vs dequant + sgemm, warm weights.
+int int8_table(int rounds, matmul_engine* const* engines, std::vector<uint8_t>& arena, std::vector<float>& x,
+               std::vector<float>& y, std::mt19937& rng) {
+  const int64_t shapes[][2] = {{1536, 1536}, {1536, 8960}, {8960, 1536}};
+  const ggml_type types[] = {ggml_type::q4_k, ggml_type::q6_k, ggml_type::q5_0, ggml_type::q8_0, ggml_type::q4_1};
+  const int64_t ms[] = {8, 32, 64, 512};
+  std::printf("prefill GOP/s (2*M*K*N / time, median of %d rounds, warm): int8 GEMM 1T / 2T, sgemm 1T / 2T\n", rounds);
+  std::printf("type  K     N     M     int8-1T int8-2T sgemm1T sgemm2T\n");
+  for (ggml_type t : types) {
+    fill_weights(arena.data(), arena.size(), t, rng);
+    for (auto& s : shapes)
+      for (int64_t M : ms) {
+        const int64_t K = s[0], N = s[1];
+        std::vector<double> secs[4];
+        for (int r = 0; r < rounds; ++r)
+          for (int mode = 0; mode < 2; ++mode)
+            for (int e = 0; e < 2; ++e) {
+              engines[e]->set_prefill_mode(mode ? prefill_mode::dequant_sgemm : prefill_mode::int8);
+              if (r == 0) engines[e]->matmul({t, arena.data(), N, K}, x.data(), M, y.data());
+              const double t0 = now();
+              engines[e]->matmul({t, arena.data(), N, K}, x.data(), M, y.data());
+              secs[mode * 2 + e].push_back(now() - t0);
+            }
+        std::printf("%-5s %-5lld %-5lld %-5lld", ggml_traits(t).name.data(), (long long)K, (long long)N, (long long)M);
+        for (auto& v : secs) std::printf(" %7.1f", 2.0 * M * K * N / median(v) * 1e-9);
+        std::printf("\n");
+        std::fflush(stdout);
+      }
+  }
+  for (int e = 0; e < 2; ++e) engines[e]->set_prefill_mode(prefill_mode::exact);
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool decode_only = argc > 1 && std::strcmp(argv[1], "decode") == 0;
   const bool types_only = argc > 1 && std::strcmp(argv[1], "types") == 0;
-  if (decode_only || types_only) --argc, ++argv;
+  const bool int8_only = argc > 1 && std::strcmp(argv[1], "int8") == 0;
+  if (decode_only || types_only || int8_only) --argc, ++argv;
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
   thread_pool p1(1), p2(2);
   matmul_engine e1(p1), e2(p2);
   matmul_engine* engines[2] = {&e1, &e2};
   std::mt19937 rng(1);
   std::vector<uint8_t> arena(arena_bytes);
-  std::vector<float> x(256 * 8960), y(64 * 49152);
+  std::vector<float> x(512 * 8960), y(512 * 8960);
   for (auto& v : x) v = std::uniform_real_distribution<float>(-1, 1)(rng);
   if (decode_only) return decode_shapes(rounds, engines, arena, x, y, rng);
   if (types_only) return type_table(rounds, engines, arena, x, y, rng);
+  if (int8_only) return int8_table(rounds, engines, arena, x, y, rng);
   const int64_t shapes[][2] = {{576, 576}, {576, 1536}, {1536, 576}, {1536, 8960}, {8960, 1536}};
 
   std::printf("decode, M=1, cold (weights rotated through %zu MB), GB/s of weights read; median of %d rounds\n",

@@ -9,10 +9,21 @@ function(dianoia_component name)
     file(WRITE ${_src} "")
   endif()
   add_library(dianoia_${name} OBJECT ${_src})
-  # Hand-written SIMD kernels live in *_avx2.cpp and are only called after a runtime CPU check.
+  # Hand-written SIMD kernels live in files named after their instruction set and are only called after
+  # a runtime CPU check (kernels/cpu_features.hpp); the rest of the library stays baseline x86-64.
+  set(_avx2 "-mavx2;-mfma;-mf16c")
+  set(_avx512 "${_avx2};-mavx512f;-mavx512bw;-mavx512dq;-mavx512vl")
   foreach(f IN LISTS _src)
     if(f MATCHES "_avx2\\.cpp$")
-      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${_avx2}")
+    elseif(f MATCHES "_avxvnni\\.cpp$")
+      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${_avx2};-mavxvnni")
+    elseif(f MATCHES "_avx512\\.cpp$")
+      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${_avx512}")
+    elseif(f MATCHES "_avx512vnni\\.cpp$")
+      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${_avx512};-mavx512vnni")
+    elseif(f MATCHES "_avx512bf16\\.cpp$")
+      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${_avx512};-mavx512bf16")
     endif()
   endforeach()
   set_target_properties(dianoia_${name} PROPERTIES

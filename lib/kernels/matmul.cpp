@@ -47,7 +47,11 @@ void matmul_engine::matmul(const weight_view& w, const float* x, int64_t M, floa
 
   if (w.type == ggml_type::f32)
     return dnnl_->run(x, M, w.cols, static_cast<const float*>(w.data), w.cols, w.rows, y, w.rows);
-  if (M > 1 && prefill_ == prefill_mode::dequant_sgemm) return matmul_dequant_sgemm(w, x, M, y);
+  if (M > 1 && prefill_ == prefill_mode::int8) {
+    if (const qgemm::isa_kernels* k = qgemm::select(w.type, ceiling_))
+      return qgemm_.run(*k, w.type, w.data, w.rows, w.cols, x, M, y, pool_);
+  }
+  if (M > 1 && prefill_ != prefill_mode::exact) return matmul_dequant_sgemm(w, x, M, y);
   if (M > 1 && (w.type == ggml_type::f16 || w.type == ggml_type::bf16)) {
     // Same numerics class as llama.cpp (activations rounded through half / bfloat16, products then exact
     // in f32, f32 accumulation; llama.cpp itself switches to its tinyBLAS GEMM for batches, with yet

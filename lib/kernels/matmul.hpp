@@ -12,6 +12,10 @@
 // prefill_mode::dequant_sgemm (opt-in, M > 1 only, quantized/F16 weights): weights are dequantized in
 // tiles of rows to f32 and multiplied with unquantized activations by oneDNN's sgemm. More accurate than
 // llama.cpp (no activation rounding), but therefore *not* token-identical to it.
+//
+// prefill_mode::int8 (M > 1 only): quantized weights go through the int8 GEMM of kernels/qgemm (int8
+// dot products, activations quantized per block like llama.cpp's), on the best level the CPU has under
+// the engine's ISA ceiling; a type or CPU it does not cover falls back to dequant_sgemm.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -19,6 +23,8 @@
 
 #include "core/ggml_types.hpp"
 #include "core/thread_pool.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/qgemm/qgemm.hpp"
 
 namespace dianoia::detail {
 
@@ -32,7 +38,7 @@ struct weight_view {
   int64_t cols;  // K
 };
 
-enum class prefill_mode { exact, dequant_sgemm };
+enum class prefill_mode { exact, dequant_sgemm, int8 };
 
 class matmul_engine {
  public:
@@ -53,6 +59,10 @@ class matmul_engine {
   void set_prefill_mode(prefill_mode m) { prefill_ = m; }
   prefill_mode get_prefill_mode() const { return prefill_; }
 
+  // The highest instruction-set level the int8 GEMM may use (default: default_isa_ceiling()).
+  void set_isa_ceiling(isa c) { ceiling_ = c; }
+  isa isa_ceiling() const { return ceiling_; }
+
  private:
   void matmul_dot(const weight_view& w, const float* x, int64_t M, float* y);
   void matmul_dequant_sgemm(const weight_view& w, const float* x, int64_t M, float* y);
@@ -62,6 +72,8 @@ class matmul_engine {
   std::vector<uint8_t> act_;    // activations converted to the dot kernels' format
   std::vector<float> wtile_;    // dequantized weight tile (dequant_sgemm mode)
   prefill_mode prefill_ = prefill_mode::exact;
+  isa ceiling_ = default_isa_ceiling();
+  qgemm::runner qgemm_;
 };
 
 }  // namespace dianoia::detail
