@@ -66,6 +66,10 @@ DIANOIA_API const char* dianoia_status_string(dianoia_status status);
  * DIANOIA_VERSION_* to detect a header/library mismatch. */
 DIANOIA_API uint32_t dianoia_version(void);
 DIANOIA_API const char* dianoia_version_string(void);
+/* What this process runs on, as a static one-line string: the CPU's best instruction-set level, the
+ * default ceiling (DIANOIA_ISA) and the level each kernel family uses under it, e.g.
+ * "cpu: avx512_bf16 | ceiling: avx512_bf16 | int8 gemm: avx512_vnni | gemv: avx2". Never NULL; thread-safe. */
+DIANOIA_API const char* dianoia_system_info(void);
 
 /* ---------------------------------------------------------------------------------------------------
  * Models
@@ -208,11 +212,28 @@ typedef enum dianoia_kv_type {
   DIANOIA_KV_F32 = 1  /* exact attention, for reference comparisons */
 } dianoia_kv_type;
 
+/* Instruction-set levels (dianoia_session_params.max_isa): the kernels use the best level the CPU has up
+ * to this ceiling. A level above what the CPU has is the same as AUTO. */
+#define DIANOIA_ISA_AUTO 0        /* the best the CPU has (or the DIANOIA_ISA environment variable) */
+#define DIANOIA_ISA_SCALAR 1      /* baseline x86-64, no SIMD kernels */
+#define DIANOIA_ISA_AVX2 2        /* AVX2 + FMA + F16C */
+#define DIANOIA_ISA_AVX_VNNI 3    /* + AVX-VNNI (256-bit int8 dot products) */
+#define DIANOIA_ISA_AVX512 4      /* + AVX-512 F/BW/DQ/VL */
+#define DIANOIA_ISA_AVX512_VNNI 5 /* + AVX-512 VNNI */
+#define DIANOIA_ISA_AVX512_BF16 6 /* + AVX-512 BF16 */
+
+/* Arithmetic of prompt batches (dianoia_session_params.numerics). */
+#define DIANOIA_NUMERICS_FAST 0     /* int8 GEMM on quantized weights (default) */
+#define DIANOIA_NUMERICS_LLAMACPP 1 /* llama.cpp's AVX2 CPU arithmetic for every batch: slower; for comparing
+                                       batched logits with llama.cpp's (decode is the same either way) */
+
 typedef struct dianoia_session_params {
   size_t struct_size;
   uint32_t context_length; /* 0: the model's (effective) context length */
   int32_t n_threads;       /* 0: min(2, hardware threads) */
   dianoia_kv_type kv_type;
+  int32_t max_isa;  /* DIANOIA_ISA_*: ceiling on the SIMD level the session's matrix kernels use (0: auto) */
+  int32_t numerics; /* DIANOIA_NUMERICS_* */
 } dianoia_session_params;
 
 /* Fills the first `size` bytes of *p with the defaults and sets p->struct_size = size. The inline

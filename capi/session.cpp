@@ -84,6 +84,13 @@ DIANOIA_API void dianoia_generate_params_init(dianoia_generate_params* out, size
   capi::init_params(out, size, p);
 }
 
+static_assert(DIANOIA_ISA_SCALAR - 1 == static_cast<int>(detail::isa::scalar));
+static_assert(DIANOIA_ISA_AVX2 - 1 == static_cast<int>(detail::isa::avx2));
+static_assert(DIANOIA_ISA_AVX_VNNI - 1 == static_cast<int>(detail::isa::avx_vnni));
+static_assert(DIANOIA_ISA_AVX512 - 1 == static_cast<int>(detail::isa::avx512));
+static_assert(DIANOIA_ISA_AVX512_VNNI - 1 == static_cast<int>(detail::isa::avx512_vnni));
+static_assert(DIANOIA_ISA_AVX512_BF16 - 1 == static_cast<int>(detail::isa::avx512_bf16));
+
 DIANOIA_API dianoia_status dianoia_session_create(dianoia_model* model, const dianoia_session_params* params,
                                                   dianoia_session** out_session) {
   if (out_session) *out_session = nullptr;
@@ -109,7 +116,15 @@ DIANOIA_API dianoia_status dianoia_session_create(dianoia_model* model, const di
       need.owned_bytes = m.m->memory().owned_bytes;
     }
     detail::check_memory_budget(need, m.m->max_memory_bytes(), "session");
+    if (p.max_isa < DIANOIA_ISA_AUTO || p.max_isa > DIANOIA_ISA_AVX512_BF16)
+      fail(errc::invalid_argument, "max_isa {} is not a DIANOIA_ISA_* level", p.max_isa);
+    if (p.numerics != DIANOIA_NUMERICS_FAST && p.numerics != DIANOIA_NUMERICS_LLAMACPP)
+      fail(errc::invalid_argument, "numerics {} is not a DIANOIA_NUMERICS_* value", p.numerics);
+    detail::numerics_options num;
+    if (p.max_isa != DIANOIA_ISA_AUTO) num.isa_ceiling = static_cast<detail::isa>(p.max_isa - 1);
+    num.llamacpp_batches = p.numerics == DIANOIA_NUMERICS_LLAMACPP;
     h->s = std::make_unique<detail::session>(m.m->net(), m.m->tok(), n_ctx, threads, kv == DIANOIA_KV_F32);
+    h->s->set_numerics(num);
     *out_session = h.release();
   });
 }

@@ -2,6 +2,8 @@
 #include <string>
 
 #include "guard.hpp"
+#include "kernels/cpu_features.hpp"
+#include "kernels/qgemm/qgemm.hpp"
 
 static_assert(DIANOIA_ERR_INTERNAL == static_cast<int>(dianoia::detail::errc::internal));
 static_assert(DIANOIA_ERR_BUFFER_TOO_SMALL == static_cast<int>(dianoia::detail::errc::buffer_too_small));
@@ -45,6 +47,18 @@ DIANOIA_API uint32_t dianoia_version(void) {
 
 DIANOIA_API const char* dianoia_version_string(void) {
   return DIANOIA_STR(DIANOIA_VERSION_MAJOR) "." DIANOIA_STR(DIANOIA_VERSION_MINOR) "." DIANOIA_STR(DIANOIA_VERSION_PATCH);
+}
+
+DIANOIA_API const char* dianoia_system_info(void) {
+  static const std::string info = [] {
+    using namespace dianoia::detail;
+    const isa ceiling = default_isa_ceiling();
+    const qgemm::isa_kernels* k = qgemm::select(ggml_type::q4_k, ceiling);
+    return "cpu: " + std::string(isa_name(cpu_best_isa())) + " | ceiling: " + std::string(isa_name(ceiling)) +
+           " | int8 gemm: " + (k ? std::string(isa_name(k->level)) : std::string("none")) +
+           " | gemv: " + (cpu_has_avx2() ? "avx2" : "scalar");
+  }();
+  return info.c_str();
 }
 
 }  // extern "C"

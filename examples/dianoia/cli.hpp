@@ -63,6 +63,9 @@ class args {
 long to_long(const std::string& s, const char* what);
 double to_double(const std::string& s, const char* what);
 
+// -t/--threads, --isa LEVEL, --llamacpp-numerics into session parameters.
+void parse_session_flags(args& a, dianoia_session_params& sp);
+
 // Default model: $DIANOIA_HOME (or ~/.cache/dianoia)/SmolLM2-135M-Instruct.Q4_1.gguf.
 std::string default_model_path();
 

@@ -20,7 +20,7 @@ int cmd_chat(int argc, char** argv) {
   g.parse(a);
   dianoia_session_params sp = dianoia_session_default_params();
   dianoia::model::params mp;
-  if (a.value({"-t", "--threads"}, v)) sp.n_threads = static_cast<int32_t>(to_long(v, "-t"));
+  parse_session_flags(a, sp);
   if (a.value({"-c", "--ctx-size"}, v)) mp.context_length = static_cast<uint32_t>(to_long(v, "-c"));
   if (a.value({"--max-memory"}, v)) mp.max_memory_bytes = static_cast<uint64_t>(to_long(v, "--max-memory")) << 20;
   a.value({"--save-session"}, save_path);

@@ -1,7 +1,15 @@
 // dianoia tokenize / info / bench.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <iterator>
+#include <string>
+#include <vector>
 
 #include <dianoia/dianoia.hpp>
 
@@ -60,21 +68,48 @@ int cmd_info(int argc, char** argv) {
   return 0;
 }
 
+namespace {
+
+std::string bench_system_info() { return dianoia_system_info(); }
+
+// Peak resident memory of this program, KiB. VmHWM first: ru_maxrss also counts the pre-exec image, and
+// a parent that spawned us with vfork (Python's subprocess does) passes its own peak on to it.
+long bench_peak_rss_kib() {
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kib = -1;
+    while (std::fgets(line, sizeof line, f))
+      if (!std::strncmp(line, "VmHWM:", 6)) kib = std::strtol(line + 6, nullptr, 10);
+    std::fclose(f);
+    if (kib > 0) return kib;
+  }
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;  // KiB on Linux
+}
+
+}  // namespace
+
 int cmd_bench(int argc, char** argv) {
   args a(argc, argv, 2);
-  std::string path = default_model_path(), v;
+  std::string path = default_model_path(), v, chat_text;
   a.value({"-m", "--model"}, path);
   dianoia_session_params sp = dianoia_session_default_params();
   long n_prompt = 512, n_gen = 64;
-  if (a.value({"-t", "--threads"}, v)) sp.n_threads = static_cast<int32_t>(to_long(v, "-t"));
+  parse_session_flags(a, sp);
   if (a.value({"-p", "--prompt-tokens"}, v)) n_prompt = to_long(v, "-p");
   if (a.value({"-n", "--gen-tokens"}, v)) n_gen = to_long(v, "-n");
+  const bool has_chat = a.value({"--chat-prompt"}, chat_text);
   const bool json = a.flag("--json");
   a.finish();
   if (n_prompt < 1 || n_gen < 1) throw std::runtime_error("-p and -n must be positive");
   dianoia::model m(path);
   const auto info = m.info();
-  sp.context_length = static_cast<uint32_t>(n_prompt + n_gen + 8);
+  // The chat prompt exactly as dianoia_session_chat makes it: the model's template with the generation
+  // prompt, special tokens parsed, nothing added (the template writes BOS where the model wants one).
+  std::vector<int32_t> chat_ids;
+  if (has_chat) chat_ids = m.tokenize(m.apply_chat_template({{"user", chat_text}}, true), false, true);
+  sp.context_length = static_cast<uint32_t>(std::max<long>(n_prompt + n_gen, static_cast<long>(chat_ids.size()) + 1) + 8);
   dianoia::session s(m, sp);
   // A fixed prompt spread over the vocabulary (content does not matter for speed).
   const int32_t lo = info.n_vocab > 2000 ? 1000 : 3;
@@ -86,19 +121,40 @@ int cmd_bench(int argc, char** argv) {
   gp.ignore_eos = true;
   gp.reasoning = DIANOIA_REASONING_OFF;
   auto noop = [](const dianoia::event&) { return true; };
-  // Warm-up (page faults, oneDNN primitive creation), then the measured run.
-  std::vector<int32_t> warm(prompt.begin(), prompt.begin() + std::min<long>(n_prompt, 16));
+  // Time to first token comes first, before any warm-up: a user's first request after loading pays the
+  // first-touch costs (page faults, thread pool start, kernel setup) too. With max_tokens = 1 the runtime
+  // samples one token and returns without evaluating it.
+  double ttft = -1;
+  if (has_chat) {
+    dianoia_generate_params cp = gp;
+    cp.max_tokens = 1;
+    cp.ignore_eos = false;
+    const auto t0 = std::chrono::steady_clock::now();
+    s.complete(chat_ids, noop, cp);
+    ttft = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  // Warm-up (page faults, oneDNN primitive creation), then the measured run. The warm-up tokens are the
+  // prompt's last ones reversed: a shared first token would let the measured prefill reuse their KV cache
+  // and evaluate fewer tokens than it reports.
+  std::vector<int32_t> warm(prompt.rbegin(), prompt.rbegin() + std::min<long>(n_prompt, 16));
+  if (warm.front() == prompt.front()) warm.front() = prompt.front() == lo ? lo + 1 : lo;
   dianoia_generate_params wp = gp;
   wp.max_tokens = 2;
   s.complete(warm, noop, wp);
   auto done = s.complete(prompt, noop, gp);
   const unsigned gen = done.content_tokens + done.reasoning_tokens;
+  const unsigned evaluated = done.prompt_tokens - done.prompt_reused;
+  const std::string sysinfo = bench_system_info();
   if (json) {
-    std::printf("{\"prefill_tokens\":%u,\"prefill_seconds\":%.6f,\"decode_tokens\":%u,\"decode_seconds\":%.6f}\n",
-                done.prompt_tokens, done.prompt_seconds, gen, done.generate_seconds);
+    std::printf("{\"prefill_tokens\":%u,\"prefill_seconds\":%.6f,\"decode_tokens\":%u,\"decode_seconds\":%.6f",
+                evaluated, done.prompt_seconds, gen, done.generate_seconds);
+    if (has_chat) std::printf(",\"chat_prompt_tokens\":%zu,\"ttft_seconds\":%.6f", chat_ids.size(), ttft);
+    std::printf(",\"peak_rss_kib\":%ld,\"system_info\":%s}\n", bench_peak_rss_kib(), json_string(sysinfo).c_str());
   } else {
-    std::printf("prefill %u tokens: %.2f tok/s\n", done.prompt_tokens, done.prompt_tokens / done.prompt_seconds);
+    std::printf("prefill %u tokens: %.2f tok/s\n", evaluated, evaluated / done.prompt_seconds);
     std::printf("decode  %u tokens: %.2f tok/s\n", gen, gen / done.generate_seconds);
+    if (has_chat) std::printf("time to first token (%zu-token chat prompt): %.1f ms\n", chat_ids.size(), ttft * 1e3);
+    std::printf("peak RSS %.1f MiB\n%s\n", bench_peak_rss_kib() / 1024.0, sysinfo.c_str());
   }
   return 0;
 }

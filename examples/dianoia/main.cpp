@@ -39,6 +39,25 @@ std::string default_model_path() {
   return home + "/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
+void parse_session_flags(args& a, dianoia_session_params& sp) {
+  std::string v;
+  if (a.value({"-t", "--threads"}, v)) {
+    const long t = to_long(v, "-t");
+    if (t < 0 || t > 1024) throw std::runtime_error("-t: " + v + " threads is not a thread count (0 = auto)");
+    sp.n_threads = static_cast<int32_t>(t);
+  }
+  if (a.value({"--isa"}, v)) {
+    static const char* const names[] = {"scalar", "avx2", "avx_vnni", "avx512", "avx512_vnni", "avx512_bf16"};
+    int level = 0;
+    for (int i = 0; i < 6; ++i)
+      if (v == names[i]) level = i + 1;  // DIANOIA_ISA_SCALAR is 1
+    if (v != "auto" && level == 0)
+      throw std::runtime_error("--isa: '" + v + "' is not auto, scalar, avx2, avx_vnni, avx512, avx512_vnni or avx512_bf16");
+    sp.max_isa = level;
+  }
+  if (a.flag("--llamacpp-numerics")) sp.numerics = DIANOIA_NUMERICS_LLAMACPP;
+}
+
 namespace {
 dianoia_session* volatile g_sigint_session = nullptr;
 extern "C" void on_sigint(int) {
@@ -89,17 +108,25 @@ static void usage() {
       "\n"
       "dianoia run [-m MODEL] -p PROMPT [generation options] [--raw] [--json] [--hide-reasoning]\n"
       "            [-c CONTEXT] [-t THREADS] [-s SYSTEM] [--samples N [--vote]] [--max-memory MIB]\n"
+      "            [--isa LEVEL] [--llamacpp-numerics]\n"
       "            [--save-session FILE] [--load-session FILE]\n"
       "            (-p - reads the prompt from stdin; -f FILE reads it from a file; --raw --load-session F\n"
       "            without a prompt continues the saved context)\n"
       "dianoia chat [-m MODEL] [-s SYSTEM] [generation options] [--json] [--hide-reasoning] [--max-memory MIB]\n"
+      "            [-t THREADS] [--isa LEVEL] [--llamacpp-numerics]\n"
       "            [--save-session FILE] [--load-session FILE]\n"
       "dianoia tokenize -m MODEL_OR_TOKENIZER_JSON [--special] [--add-special]   (reads all of stdin;\n"
       "            a tokenizer.json, or a directory holding one, works as well as a GGUF file)\n"
       "dianoia info MODEL [--max-memory MIB]   (MODEL: .gguf, first split, or HF model directory)\n"
-      "dianoia bench [-m MODEL] [-t THREADS] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--json]\n"
+      "dianoia bench [-m MODEL] [-t THREADS] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--chat-prompt TEXT] [--json]\n"
+      "            [--isa LEVEL] [--llamacpp-numerics]   (--chat-prompt: also the time to the first token of\n"
+      "            that one-message chat, measured first, before any warm-up)\n"
       "\n"
       "%s"
+      "\n"
+      "--isa LEVEL caps the SIMD level of the matrix kernels (auto, scalar, avx2, avx_vnni, avx512,\n"
+      "avx512_vnni, avx512_bf16; default: the best this CPU has, or $DIANOIA_ISA); --llamacpp-numerics\n"
+      "evaluates prompt batches with llama.cpp's AVX2 arithmetic (slower; for comparing logits).\n"
       "\n"
       "With no -m, run and bench use the default model (SmolLM2-135M-Instruct Q4_1) in\n"
       "$DIANOIA_HOME, default ~/.cache/dianoia (scripts/fetch-default-model.sh puts it there).\n",

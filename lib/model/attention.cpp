@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.hpp"
 #include "kernels/cpu_features.hpp"
 #include "model/ops.hpp"
 
@@ -13,6 +14,16 @@ void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride
                 float* scratch, float* out);
 void attend_f16_tiled(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
                       float scale, float* scratch, float* out);
+void attend_block_f16(const block_queries& bq, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t hd,
+                      float scale, float* scratch, float* out, int64_t out_stride);
+}
+
+bool block_kernel_available(int64_t hd) { return hd > 0 && hd % 32 == 0 && cpu_has_avx2(); }
+
+void attend_block_f16(const block_queries& bq, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t hd,
+                      float scale, float* scratch, float* out, int64_t out_stride) {
+  if (!block_kernel_available(hd)) fail(errc::unsupported, "attend_block_f16: head size {} or this CPU", hd);
+  avx2::attend_block_f16(bq, k, v, stride, hd, scale, scratch, out, out_stride);
 }
 
 namespace {

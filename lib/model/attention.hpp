@@ -43,6 +43,30 @@ void attend_f16_tiled_ref(const float* q, const fp16_t* k, const fp16_t* v, int6
                           float scale, float* scratch, float* out);
 inline int64_t tiled_scratch_floats(int64_t hd) { return (k_fa_tile_kv + 1) * hd + 2 * k_fa_tile_kv; }
 
+// A block of prompt queries that share one KV head: n_tok consecutive tokens x n_head query heads (the
+// GQA group). Row (t, h) reads q[t * q_stride + h * hd] and sees keys [0, len0 + t).
+struct block_queries {
+  const float* q;
+  int64_t q_stride;  // floats between consecutive tokens' queries
+  int64_t n_tok;
+  int64_t n_head;
+  int64_t len0;      // keys visible to the first token (its position + 1)
+};
+// Tile of keys the block kernel converts to f32 at a time.
+constexpr int64_t k_block_tile_kv = 64;
+// Floats of scratch attend_block_f16 needs.
+inline int64_t block_scratch_floats(int64_t hd, int64_t rows) {
+  return 2 * hd * k_block_tile_kv + 2 * rows * hd + 2 * rows + k_block_tile_kv;
+}
+// Whether attend_block_f16 takes this head size (and the CPU has AVX2).
+bool block_kernel_available(int64_t hd);
+
+// Every row of the block attends over the f16 cache, f32 arithmetic (scaled q, online softmax): the same
+// math as attend_f16_f32, but each key/value tile is converted once for all rows. Output row (t, h) goes to
+// out[t * out_stride + h * hd]. scratch needs block_scratch_floats(hd, n_tok * n_head) floats.
+void attend_block_f16(const block_queries& bq, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t hd,
+                      float scale, float* scratch, float* out, int64_t out_stride);
+
 // The scalar version (reference for tests; used without AVX2). attend_f16 gives the same bits.
 void attend_f16_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
                     float scale, float* scratch, float* out);

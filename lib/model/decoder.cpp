@@ -15,6 +15,7 @@
 #include "kernels/quant/quant.hpp"
 #include "model/attention.hpp"
 #include "model/decoder_weights.hpp"
+#include "model/kv_cache.hpp"
 #include "model/ops.hpp"
 #include "model/registry.hpp"
 #include "model/rope.hpp"
@@ -22,58 +23,29 @@
 namespace dianoia::detail {
 namespace {
 
-// Batches of at least this many tokens multiply through dequantized f32 tiles (see forward_chunk).
+// Batches of at least this many tokens attend in f32 (see attention()).
 constexpr size_t k_sgemm_min_batch = 32;
+// Tokens per block of the prompt attention kernel (times the query heads of one KV head = its rows).
+constexpr int64_t k_attn_block_tokens = 8;
 // Long prompts run in chunks of this many tokens, so activations stay bounded by it, not the prompt.
 constexpr size_t k_prefill_chunk = 512;
-
-// DIANOIA_EXACT_PREFILL=1: batches of any size keep llama.cpp's numerics (q8-activation dots, its
-// one-query or tiled flash attention), for comparisons with llama.cpp's batched logits; slower prefill.
-bool exact_prefill_from_env() {
-  const char* v = std::getenv("DIANOIA_EXACT_PREFILL");
-  return v && *v && std::strcmp(v, "0") != 0;
-}
 
 class decoder_state final : public forward_state {
  public:
   decoder_state(const hparams& hp, uint32_t n_ctx, int n_threads, attn::kv_type kv)
-      : n_ctx_(n_ctx), kv_(kv), exact_batches_(exact_prefill_from_env()), pool_(n_threads), mm_(pool_), n_layer_(hp.n_layer),
-        kv_dim_(size_t{hp.n_head_kv} * hp.head_dim) {
-    const size_t n = checked_mul(checked_mul(hp.n_layer, n_ctx, "KV cache"), size_t{hp.n_head_kv} * hp.head_dim, "KV cache");
-    if (kv == attn::kv_type::f32) {
-      k_cache.assign(n, 0.0f);
-      v_cache.assign(n, 0.0f);
-    } else {
-      k_cache16.assign(n, 0);
-      v_cache16.assign(n, 0);
-    }
-  }
+      : n_ctx_(n_ctx), kv_(kv), exact_batches_(false), pool_(n_threads), mm_(pool_),
+        cache_(hp.n_layer, n_ctx, size_t{hp.n_head_kv} * hp.head_dim, size_t{hp.n_head_kv} * hp.head_dim, kv) {}
   uint32_t n_ctx() const override { return n_ctx_; }
+  void set_numerics(const numerics_options& o) override {
+    exact_batches_ = o.llamacpp_batches;
+    mm_.set_isa_ceiling(o.isa_ceiling);
+  }
   int n_threads() const override { return pool_.size(); }
 
   // Session files: K then V, each [layer][pos < n][n_kv * hd] in the cache's element type.
-  size_t kv_bytes(uint32_t n) const override {
-    check_positions(n);
-    return 2 * n_layer_ * size_t{n} * kv_dim_ * elem_size();
-  }
-  void kv_save(uint32_t n, uint8_t* out) const override {
-    check_positions(n);
-    for (int which = 0; which < 2; ++which)
-      for (size_t l = 0; l < n_layer_; ++l) {
-        const size_t bytes = size_t{n} * kv_dim_ * elem_size();
-        std::memcpy(out, layer_ptr(which, l), bytes);
-        out += bytes;
-      }
-  }
-  void kv_load(uint32_t n, const uint8_t* in) override {
-    check_positions(n);
-    for (int which = 0; which < 2; ++which)
-      for (size_t l = 0; l < n_layer_; ++l) {
-        const size_t bytes = size_t{n} * kv_dim_ * elem_size();
-        std::memcpy(const_cast<uint8_t*>(layer_ptr(which, l)), in, bytes);
-        in += bytes;
-      }
-  }
+  size_t kv_bytes(uint32_t n) const override { return cache_.saved_bytes(n); }
+  void kv_save(uint32_t n, uint8_t* out) const override { cache_.save(n, out); }
+  void kv_load(uint32_t n, const uint8_t* in) override { cache_.load(n, in); }
 
   // Activation buffers sized for a chunk of n tokens; grown on demand, never shrunk.
   void reserve(const hparams& hp, size_t n) {
@@ -97,27 +69,12 @@ class decoder_state final : public forward_state {
 
   uint32_t n_ctx_;
   attn::kv_type kv_;
-  bool exact_batches_;  // llama.cpp numerics for every batch size (DIANOIA_EXACT_PREFILL)
+  bool exact_batches_;  // llama.cpp numerics for every batch size (numerics_options::llamacpp_batches)
   thread_pool pool_;
   matmul_engine mm_;
-  size_t n_layer_, kv_dim_;
+  kv_cache cache_;  // [layer][pos][n_kv * hd] for K and for V; pages committed as positions fill
   size_t batch_ = 0;
-  std::vector<float> k_cache, v_cache;        // [layer][pos][n_kv * hd], f32 cache
-  std::vector<fp16_t> k_cache16, v_cache16;  // the same, f16 cache
   std::vector<float> x, xb, q, k, v, att, gate, up, rope_cs, scores;
-
- private:
-  size_t elem_size() const { return kv_ == attn::kv_type::f32 ? sizeof(float) : sizeof(fp16_t); }
-  void check_positions(uint32_t n) const {
-    if (n > n_ctx_) fail(errc::invalid_argument, "KV cache: {} positions exceed the context of {}", n, n_ctx_);
-  }
-  // Start of layer l's keys (which 0) or values (which 1).
-  const uint8_t* layer_ptr(int which, size_t l) const {
-    const size_t at = l * n_ctx_ * kv_dim_;
-    if (kv_ == attn::kv_type::f32)
-      return reinterpret_cast<const uint8_t*>((which ? v_cache : k_cache).data() + at);
-    return reinterpret_cast<const uint8_t*>((which ? v_cache16 : k_cache16).data() + at);
-  }
 };
 
 class decoder_model final : public model {
@@ -137,6 +94,7 @@ class decoder_model final : public model {
   void forward_chunk(decoder_state& s, std::span<const int32_t> tokens, uint32_t pos, float* logits,
                      bool all_logits) const;
   void attention(decoder_state& s, uint32_t layer, size_t n, uint32_t pos) const;
+  void attention_blocks(decoder_state& s, uint32_t layer, size_t n, uint32_t pos) const;
 
   hparams hp_;
   decoder_weights w_;
@@ -171,11 +129,10 @@ void decoder_model::forward_chunk(decoder_state& s, std::span<const int32_t> tok
                                   bool all_logits) const {
   const size_t n = tokens.size();
   s.reserve(hp_, n);
-  // Batches of prompt tokens multiply through dequantized f32 tiles on oneDNN's GEMM (several times
-  // faster, and more accurate); one-token decode and short batches keep llama.cpp's q8-activation
-  // numerics, so that greedy outputs can be compared with it token for token.
-  const bool fast_batch = n >= k_sgemm_min_batch && !s.exact_batches_;
-  s.mm_.set_prefill_mode(fast_batch ? prefill_mode::dequant_sgemm : prefill_mode::exact);
+  // Prompt batches of quantized weights go through the int8 GEMM (float weights: dequantized tiles on
+  // oneDNN's sgemm); one-token decode keeps the gemv kernels, which read each weight once. With
+  // llama.cpp numerics every batch takes its q8-activation dots instead, row by row.
+  s.mm_.set_prefill_mode(n > 1 && !s.exact_batches_ ? prefill_mode::int8 : prefill_mode::exact);
   const int64_t d = hp_.n_embd, hd = hp_.head_dim, rd = hp_.rope_dim;
   const int64_t q_dim = int64_t{hp_.n_head} * hd, kv_dim = int64_t{hp_.n_head_kv} * hd, ff = hp_.n_ff;
   const size_t emb_row = ggml_row_bytes(w_.tok_embd->type, d);
@@ -207,14 +164,15 @@ void decoder_model::forward_chunk(decoder_state& s, std::span<const int32_t> tok
       rope_.apply(&s.k[i * kv_dim], hp_.n_head_kv, hd, &s.rope_cs[i * rd]);
     }
     // Append this chunk's keys and values to the cache.
-    const size_t at = (size_t{l} * s.n_ctx() + pos) * kv_dim;
     if (s.kv_ == attn::kv_type::f32) {
-      std::memcpy(&s.k_cache[at], s.k.data(), n * kv_dim * sizeof(float));
-      std::memcpy(&s.v_cache[at], s.v.data(), n * kv_dim * sizeof(float));
+      std::memcpy(s.cache_.k<float>(l, pos), s.k.data(), n * kv_dim * sizeof(float));
+      std::memcpy(s.cache_.v<float>(l, pos), s.v.data(), n * kv_dim * sizeof(float));
     } else {
+      fp16_t* kc = s.cache_.k<fp16_t>(l, pos);
+      fp16_t* vc = s.cache_.v<fp16_t>(l, pos);
       for (size_t i = 0; i < n * kv_dim; ++i) {
-        s.k_cache16[at + i] = f32_to_fp16(s.k[i]);
-        s.v_cache16[at + i] = f32_to_fp16(s.v[i]);
+        kc[i] = f32_to_fp16(s.k[i]);
+        vc[i] = f32_to_fp16(s.v[i]);
       }
     }
     attention(s, l, n, pos);                          // att[n, n_head*hd]
@@ -247,11 +205,13 @@ void decoder_model::attention(decoder_state& s, uint32_t layer, size_t n, uint32
   // llama.cpp-exact batches of >= 64 queries reproduce its tiled kernel; f32_math: see below. The tiled
   // kernel is f32 math too (and vectorised), so default-mode batches use it whenever hd allows.
   const bool f32_math = n >= k_sgemm_min_batch && !s.exact_batches_;
+  if (f32_math && s.kv_ == attn::kv_type::f16 && attn::block_kernel_available(hd))
+    return attention_blocks(s, layer, n, pos);
   const bool tiled = (f32_math && hd % 8 == 0) || (!f32_math && attn::llamacpp_uses_tiled(static_cast<int64_t>(n), hd));
   const size_t per_thread = std::max<size_t>({pos + n, 2 * static_cast<size_t>(hd),
                                               tiled ? static_cast<size_t>(attn::tiled_scratch_floats(hd)) : 0});
   s.reserve_scores(per_thread);
-  const size_t base = size_t{layer} * s.n_ctx() * kv_dim;
+  const kv_cache& cache = s.cache_;
   // Prompt batches (already off llama.cpp's token-exact path for their matmuls) attend in f32 over the
   // f16 cache; decode and short batches keep the f16 accumulator of llama.cpp's one-query kernel.
   s.pool_.parallel_for_indexed(static_cast<int64_t>(n) * hp_.n_head, [&](int t, int64_t b, int64_t e) {
@@ -261,17 +221,44 @@ void decoder_model::attention(decoder_state& s, uint32_t layer, size_t n, uint32
       const float* q = &s.q[i * q_dim + h * hd];
       float* out = &s.att[i * q_dim + h * hd];
       const int64_t len = pos + i + 1;
+      const int64_t at = kvh * hd;  // this KV head's slice of each cached row
       if (s.kv_ == attn::kv_type::f32)
-        attn::attend_f32(q, &s.k_cache[base + kvh * hd], &s.v_cache[base + kvh * hd], kv_dim, len, hd, scale, scratch, out);
+        attn::attend_f32(q, cache.k<float>(layer, 0) + at, cache.v<float>(layer, 0) + at, kv_dim, len, hd, scale,
+                         scratch, out);
       else if (tiled)
-        attn::attend_f16_tiled(q, &s.k_cache16[base + kvh * hd], &s.v_cache16[base + kvh * hd], kv_dim, len, hd, scale,
-                               scratch, out);
+        attn::attend_f16_tiled(q, cache.k<fp16_t>(layer, 0) + at, cache.v<fp16_t>(layer, 0) + at, kv_dim, len, hd,
+                               scale, scratch, out);
       else if (f32_math)
-        attn::attend_f16_f32(q, &s.k_cache16[base + kvh * hd], &s.v_cache16[base + kvh * hd], kv_dim, len, hd, scale,
-                               scratch, out);
+        attn::attend_f16_f32(q, cache.k<fp16_t>(layer, 0) + at, cache.v<fp16_t>(layer, 0) + at, kv_dim, len, hd,
+                             scale, scratch, out);
       else
-        attn::attend_f16(q, &s.k_cache16[base + kvh * hd], &s.v_cache16[base + kvh * hd], kv_dim, len, hd, scale, scratch,
-                         out);
+        attn::attend_f16(q, cache.k<fp16_t>(layer, 0) + at, cache.v<fp16_t>(layer, 0) + at, kv_dim, len, hd, scale,
+                         scratch, out);
+    }
+  });
+}
+
+// Prompt batches: blocks of k_attn_block_tokens tokens x the query heads of one KV head, each block
+// converting every key/value tile once for all its rows (attn::attend_block_f16).
+void decoder_model::attention_blocks(decoder_state& s, uint32_t layer, size_t n, uint32_t pos) const {
+  const int64_t hd = hp_.head_dim, kv_dim = int64_t{hp_.n_head_kv} * hd, q_dim = int64_t{hp_.n_head} * hd;
+  const int64_t group = hp_.n_head / hp_.n_head_kv, n_kv = hp_.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t nb = (static_cast<int64_t>(n) + k_attn_block_tokens - 1) / k_attn_block_tokens;
+  const size_t per_thread = static_cast<size_t>(attn::block_scratch_floats(hd, k_attn_block_tokens * group));
+  s.reserve_scores(per_thread);
+  const kv_cache& cache = s.cache_;
+  s.pool_.parallel_for_indexed(nb * n_kv, [&](int t, int64_t b, int64_t e) {
+    float* scratch = &s.scores[static_cast<size_t>(t) * per_thread];
+    for (int64_t job = b; job < e; ++job) {
+      // Later blocks see more keys: alternate early and late blocks so each thread's share costs the same.
+      const int64_t j = job / n_kv, kvh = job % n_kv;
+      const int64_t blk = j % 2 == 0 ? j / 2 : nb - 1 - j / 2;
+      const int64_t i0 = blk * k_attn_block_tokens;
+      const int64_t nt = std::min<int64_t>(k_attn_block_tokens, static_cast<int64_t>(n) - i0);
+      const attn::block_queries bq{&s.q[i0 * q_dim + kvh * group * hd], q_dim, nt, group, pos + i0 + 1};
+      attn::attend_block_f16(bq, cache.k<fp16_t>(layer, 0) + kvh * hd, cache.v<fp16_t>(layer, 0) + kvh * hd, kv_dim,
+                             hd, scale, scratch, &s.att[i0 * q_dim + kvh * group * hd], q_dim);
     }
   });
 }

@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 
+#include "kernels/cpu_features.hpp"
+
 namespace dianoia::detail {
 
 enum class rope_kind : uint8_t {
@@ -71,10 +73,22 @@ struct hparams {
   uint64_t n_params = 0;
 };
 
+// How a session computes, beyond the model: chosen by the host (session parameters), not by the file.
+struct numerics_options {
+  // The highest instruction-set level the session's kernels may use (for measuring or testing a lower
+  // path on a better CPU).
+  isa isa_ceiling = default_isa_ceiling();
+  // Prompt batches with llama.cpp's AVX2 arithmetic (q8-activation dots row by row, its flash-attention
+  // order) instead of the int8 GEMM: slower, for comparisons with llama.cpp's batched logits.
+  bool llamacpp_batches = false;
+};
+
 // Per-session mutable state of a model: KV cache for up to n_ctx positions, activations, threads.
 class forward_state {
  public:
   virtual ~forward_state() = default;
+  // Default: ignored (test doubles, models with a single arithmetic).
+  virtual void set_numerics(const numerics_options&) {}
   virtual uint32_t n_ctx() const = 0;
   virtual int n_threads() const = 0;
 

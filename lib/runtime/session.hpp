@@ -78,6 +78,9 @@ class session {
   // `net` and `tok` must outlive the session.
   session(const model& net, const tokenizer& tok, uint32_t n_ctx, int n_threads, bool f32_kv = false);
 
+  // Instruction-set ceiling and batch arithmetic for the forward passes from now on.
+  void set_numerics(const numerics_options& o) { state_->set_numerics(o); }
+
   // Thread-safe; the running (or next) generate() stops before sampling another token.
   void cancel() { cancel_.store(true, std::memory_order_relaxed); }
 

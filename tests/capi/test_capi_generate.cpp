@@ -111,37 +111,24 @@ TEST_CASE("capi: stories260K logits through the ABI match run.c within 1e-4") {
 
 namespace {
 
-// Sets an environment variable for one scope (the model reads DIANOIA_EXACT_PREFILL when a session is
-// created), restoring the previous state afterwards.
-class scoped_env {
- public:
-  scoped_env(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    had_ = std::getenv(name) != nullptr;
-    ::setenv(name, value, 1);
-  }
-  ~scoped_env() {
-    if (had_) ::setenv(name_, old_.c_str(), 1);
-    else ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::string old_;
-  bool had_ = false;
-};
+// Session parameters with llama.cpp's AVX2 arithmetic for prompt batches too (DIANOIA_NUMERICS_LLAMACPP).
+dianoia_session_params llamacpp_numerics() {
+  dianoia_session_params p = dianoia_session_default_params();
+  p.numerics = DIANOIA_NUMERICS_LLAMACPP;
+  return p;
+}
 
 }  // namespace
 
 TEST_CASE("capi: SmolLM2-135M Q4_1 greedy continuations are llama.cpp's, token for token") {
-  // Decode and short prompts follow llama.cpp's AVX2 arithmetic bit for bit (q8 activations and its
-  // integer dots, its f16 flash attention, its vector exp in SwiGLU, its fused RoPE), so the greedy
-  // choice is the same even at llama.cpp's own near-ties: no tolerance.
+  // With DIANOIA_NUMERICS_LLAMACPP, prompts and decode follow llama.cpp's AVX2 arithmetic bit for bit (q8
+  // activations and its integer dots, its f16 flash attention, its vector exp in SwiGLU, its fused RoPE),
+  // so the greedy choice is the same even at llama.cpp's own near-ties: no tolerance.
   const std::string path = dianoia::test::default_model_path();
   REQUIRE_MESSAGE(dianoia::test::file_exists(path), "default model missing: run scripts/fetch-default-model.sh");
   auto ref = json::parse(dianoia::test::read_file(dianoia::test::fixtures_dir() + "/smollm2_reference.json"));
   dianoia::model m(path);
-  dianoia::session s(m);
+  dianoia::session s(m, llamacpp_numerics());
   const auto& comps = ref["completions"];
   REQUIRE(comps.size() == 3);
   for (size_t i = 0; i < comps.size(); ++i) {
@@ -191,10 +178,10 @@ struct tf_stats {
 };
 
 // Each teacher-forced sequence (prompt + continuation, 64 tokens) evaluated as one batch, as llama.cpp did.
-tf_stats teacher_forced(const json& ref) {
+tf_stats teacher_forced(const json& ref, const dianoia_session_params& sp) {
   dianoia::model m(dianoia::test::default_model_path());
   const size_t n_vocab = m.info().n_vocab;
-  dianoia::session s(m);
+  dianoia::session s(m, sp);
   tf_stats st;
   const auto& tf = ref["teacher_forced"];
   for (size_t c = 0; c < tf.size(); ++c) {
@@ -222,10 +209,9 @@ tf_stats teacher_forced(const json& ref) {
 TEST_CASE("capi: SmolLM2 top-1 agreement with llama.cpp over 5 prompts x 64 positions, llama.cpp-exact batches") {
   REQUIRE(dianoia::test::file_exists(dianoia::test::default_model_path()));
   auto ref = json::parse(dianoia::test::read_file(dianoia::test::fixtures_dir() + "/smollm2_reference.json"));
-  // The reference logits come from one 64-token batch: with DIANOIA_EXACT_PREFILL that batch runs
+  // The reference logits come from one 64-token batch: with DIANOIA_NUMERICS_LLAMACPP that batch runs
   // llama.cpp's batch arithmetic (q8 dots per row, its tiled flash attention for >= 64 queries).
-  scoped_env exact("DIANOIA_EXACT_PREFILL", "1");
-  const auto st = teacher_forced(ref);
+  const auto st = teacher_forced(ref, llamacpp_numerics());
   MESSAGE("exact batches: top-1 agreement " << st.agree << "/" << st.total << ", max |logit error| over llama.cpp's top 5: "
                                              << st.max_top5_err);
   CHECK(st.agree * 100 >= st.total * 99);  // issue 5's bar; measured: every position
@@ -233,14 +219,15 @@ TEST_CASE("capi: SmolLM2 top-1 agreement with llama.cpp over 5 prompts x 64 posi
   CHECK(st.max_top5_err <= 6e-5);  // bit-identical logits, up to the fixture's 4-decimal rounding
 }
 
-TEST_CASE("capi: SmolLM2 teacher-forced top-1 with the default (dequantized sgemm) prefill") {
-  // The default prompt path multiplies batches of >= 32 tokens through f32 weight tiles (faster, and
-  // nearer exact arithmetic than llama.cpp): not llama.cpp's bits, so only its confident choices must hold.
+TEST_CASE("capi: SmolLM2 teacher-forced top-1 with the default (int8 GEMM) prefill") {
+  // The default prompt path multiplies batches through the int8 GEMM (same kind of activation
+  // quantization as llama.cpp, another summation order): not llama.cpp's bits, so only its confident
+  // choices must hold.
   REQUIRE(dianoia::test::file_exists(dianoia::test::default_model_path()));
   auto ref = json::parse(dianoia::test::read_file(dianoia::test::fixtures_dir() + "/smollm2_reference.json"));
-  scoped_env fast("DIANOIA_EXACT_PREFILL", "0");
-  const auto st = teacher_forced(ref);
-  MESSAGE("default prefill: top-1 agreement " << st.agree << "/" << st.total);
+  const auto st = teacher_forced(ref, dianoia_session_default_params());
+  MESSAGE("default prefill: top-1 agreement " << st.agree << "/" << st.total << ", max |logit error| over llama.cpp's top 5: "
+                                               << st.max_top5_err);
   CHECK(st.confident_disagree == 0);  // every disagreement is one of llama.cpp's near-ties
   CHECK(st.agree * 100 >= st.total * 90);
 }
@@ -290,4 +277,44 @@ TEST_CASE("capi: cancel from another thread stops a running generation") {
   // The next generation starts with the flag cleared.
   auto again = collect(s, {1}, greedy(5));
   CHECK(again.done.stop_reason == DIANOIA_STOP_MAX_TOKENS);
+}
+
+TEST_CASE("capi: session parameters max_isa and numerics are checked, and every level generates the same text") {
+  dianoia_model* m = nullptr;
+  REQUIRE(dianoia_model_load(stories_path().c_str(), nullptr, &m) == DIANOIA_OK);
+  dianoia_session* s = nullptr;
+  dianoia_session_params p = dianoia_session_default_params();
+  p.max_isa = 7;
+  CHECK(dianoia_session_create(m, &p, &s) == DIANOIA_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(dianoia_last_error()).find("max_isa") != std::string::npos);
+  CHECK(s == nullptr);
+  p.max_isa = -1;
+  CHECK(dianoia_session_create(m, &p, &s) == DIANOIA_ERR_INVALID_ARGUMENT);
+  p.max_isa = DIANOIA_ISA_AUTO;
+  p.numerics = 2;
+  CHECK(dianoia_session_create(m, &p, &s) == DIANOIA_ERR_INVALID_ARGUMENT);
+  CHECK(std::string(dianoia_last_error()).find("numerics") != std::string::npos);
+  dianoia_model_free(m);
+  CHECK(std::string(dianoia_system_info()).find("int8 gemm: ") != std::string::npos);
+
+  // stories260K: float weights and a tiny vocabulary, so every level (down to scalar) must give the
+  // greedy text of the default level.
+  dianoia::model_params mp;
+  mp.context_length = 256;
+  dianoia::model model(stories_path(), mp);
+  std::string want;
+  for (int32_t level : {DIANOIA_ISA_AUTO, DIANOIA_ISA_SCALAR, DIANOIA_ISA_AVX2, DIANOIA_ISA_AVX512_VNNI}) {
+    dianoia_session_params sp = dianoia_session_default_params();
+    sp.max_isa = level;
+    dianoia::session sess(model, sp);
+    std::string text;
+    sess.complete(std::vector<int32_t>{1, 403, 407}, [&](const dianoia::event& e) {
+      if (e.type == DIANOIA_EVENT_CONTENT) text += e.text;
+      return true;
+    }, greedy(24));
+    CAPTURE(level);
+    if (level == DIANOIA_ISA_AUTO) want = text;
+    else CHECK(text == want);
+  }
+  CHECK(!want.empty());
 }

@@ -164,6 +164,7 @@ TEST_CASE("isa: matmul_engine int8 mode agrees with the exact path") {
       }
       CAPTURE(isa_name(l));
       CAPTURE(ggml_traits(t).name);
+      MESSAGE(isa_name(l) << " " << ggml_traits(t).name << " worst " << worst << " of " << mag);
       CHECK(worst <= 0.02 * mag);  // two activation quantizations (f16 vs f32 scales, different blocks for K types)
     }
   }

@@ -179,13 +179,15 @@ TEST_CASE("tiny models: F32 logits match transformers within 1e-4 (f32 KV cache)
 }
 
 // Quantized files (and F32 files with the default f16 KV cache, as llama.cpp ran them) against
-// transformers: dianoia may be at most 1.25x as far from transformers as llama.cpp is on the same file,
-// plus 0.01. Short batches and decode use llama.cpp's own arithmetic (q8 activations, f16 KV with its
-// flash-attention order) and land within 1e-5 of llama.cpp's logits; batches of 32+ tokens multiply
-// unquantized activations and usually land below llama.cpp's error, but their rounding noise is a
-// different sample of the same size, so its maximum over 128 logits can exceed llama.cpp's by a few
-// percent (quantized files) or, near the f16 noise floor (~0.005-0.03 here, logits have std ~2), by a
-// few thousandths. A wrong layout, bias or rope scaling gives errors of the logits' own size (~1-10).
+// transformers: dianoia may be at most 1.25x as far from transformers as llama.cpp is on the same file
+// (its worst over the four sequences), plus 0.01. Decode uses llama.cpp's own arithmetic (q8
+// activations, f16 KV with its flash-attention order) and lands within 1e-5 of llama.cpp's logits;
+// prompt batches go through the int8 GEMM (the same kind of per-block activation quantization, f32
+// block scales, another summation order), so their rounding noise is a different sample of the same
+// size: on these random tiny models one sequence's maximum over 128 logits can exceed llama.cpp's on
+// that sequence by half (llama_gqa Q8_0, 7 tokens: 0.217 vs 0.145, where f32 activations through oneDNN
+// give 0.226), never its worst. A wrong layout, bias or rope scaling gives errors of the logits' own
+// size (~1-10).
 TEST_CASE("tiny models: quantized files are as close to transformers as llama.cpp is, and pick its argmax") {
   for (const auto& m : manifest()["models"].arr) {
     const std::string name = m["name"].str;
@@ -203,13 +205,16 @@ TEST_CASE("tiny models: quantized files are as close to transformers as llama.cp
       const auto lc = llamacpp_ref(name, file);
       size_t agree = 0, clear = 0;
       std::string report;
+      float theirs_worst = 0;
+      for (const char* n : k_seqs)
+        theirs_worst = std::max(theirs_worst, static_cast<float>(g["llama_cpp_max_abs_err_vs_hf"][n].num));
       for (const char* n : k_seqs) {
         CAPTURE(n);
         const auto pos = positions(n);
         const auto out = run_batch(*net, sequence(n), false);
         const float ours = max_err(out, V, pos, hf.at(n));
         const float theirs = static_cast<float>(g["llama_cpp_max_abs_err_vs_hf"][n].num);
-        CHECK(ours <= 1.25f * theirs + 0.01f);
+        CHECK(ours <= 1.25f * theirs_worst + 0.01f);
         const float vs_lc = max_err(out, V, pos, lc.at(n));
         report += " seq" + std::string(n) + ": ours " + std::to_string(ours) + " llama.cpp " + std::to_string(theirs) +
                   " |ours-llama.cpp| " + std::to_string(vs_lc) + ";";

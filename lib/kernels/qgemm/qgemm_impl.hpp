@@ -46,31 +46,53 @@ inline size_t panel_block_bytes(const type_layout& lo) {
 // ---------------------------------------------------------------------------------------------------
 // Activations
 
-// One token row into lane `lane` of a group: per block, the scale, the offset bytes and the sub-block sums.
+inline float hmax8(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+inline int hsum8_i32(__m256i v) {
+  __m128i m = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0x4e));
+  m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0xb1));
+  return _mm_cvtsi128_si32(m);
+}
+
+// One token row into lane `lane` of a group: per block, the scale, the offset bytes and the sub-block
+// sums. round(x * 127 / amax) by cvtps2dq (round to nearest even), as the scalar model does.
 template <int L>
 void pack_act_row(const type_layout& lo, const float* x, int64_t K, int lane, uint8_t* group) {
   const int64_t nblk = K / lo.blk;
   const size_t abb = act_block_bytes(lo, L);
-  alignas(64) int8_t q[256];
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7), flip = _mm256_set1_epi8(static_cast<char>(0x80));
   for (int64_t b = 0; b < nblk; ++b, x += lo.blk) {
     uint8_t* blk = group + b * abb;
-    float amax = 0.0f;
-    for (int j = 0; j < lo.blk; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f, id = amax > 0.0f ? 127.0f / amax : 0.0f;
-    for (int j = 0; j < lo.blk; ++j) q[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
-    for (int j = 0; j < lo.blk; j += 4) {
-      uint8_t u[4];
-      for (int i = 0; i < 4; ++i) u[i] = static_cast<uint8_t>(q[j + i] + 128);
-      std::memcpy(blk + (static_cast<size_t>(j / 4) * L + lane) * 4, u, 4);
-    }
+    __m256 mx = _mm256_setzero_ps();
+    for (int j = 0; j < lo.blk; j += 8) mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+    const float amax = hmax8(mx);
+    const __m256 id = _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
     auto* dp = reinterpret_cast<float*>(blk + static_cast<size_t>(lo.blk) * L);
-    dp[lane] = d;
-    if (lo.has_min)
-      for (int s = 0; s < lo.nsub(); ++s) {
-        int sum = 0;
-        for (int j = 0; j < lo.sub; ++j) sum += q[s * lo.sub + j];
-        dp[L + s * L + lane] = static_cast<float>(sum);
+    dp[lane] = amax / 127.0f;
+    for (int j = 0; j < lo.blk; j += 32) {
+      const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j), id));
+      const __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j + 8), id));
+      const __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j + 16), id));
+      const __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j + 24), id));
+      if (lo.has_min) {
+        if (lo.sub == 32) {
+          dp[L + (j / 32) * L + lane] =
+              static_cast<float>(hsum8_i32(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3))));
+        } else {
+          dp[L + (j / 16) * L + lane] = static_cast<float>(hsum8_i32(_mm256_add_epi32(i0, i1)));
+          dp[L + (j / 16 + 1) * L + lane] = static_cast<float>(hsum8_i32(_mm256_add_epi32(i2, i3)));
+        }
       }
+      const __m256i p8 = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+      alignas(32) uint32_t u[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(u), _mm256_xor_si256(_mm256_permutevar8x32_epi32(p8, order), flip));
+      for (int i = 0; i < 8; ++i) std::memcpy(blk + (static_cast<size_t>(j / 4 + i) * L + lane) * 4, &u[i], 4);
+    }
   }
 }
 
@@ -108,6 +130,34 @@ void pack_act_impl(ggml_type t, const float* x, int64_t M, int64_t K, int64_t g_
 // (q[blk]) and, per sub-block s, its scale and (for types with mins) its min; the sums for `init` are
 // formed afterwards from q.
 
+// Sum of n (16 or 32) signed bytes: as unsigned bytes (q + 128) through vpsadbw.
+inline int sum_i8(const int8_t* p, int n) {
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  __m128i s = _mm_sad_epu8(_mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), flip), _mm_setzero_si128());
+  if (n == 32)
+    s = _mm_add_epi64(s, _mm_sad_epu8(_mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)), flip),
+                                      _mm_setzero_si128()));
+  return static_cast<int>(_mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1)) - 128 * n;
+}
+
+// Low and high nibbles of 16 bytes as 32 bytes (elements j and j + 16 of a 32-block), minus `offset`.
+inline void nibbles16(const uint8_t* qs, int8_t offset, int8_t* out) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)), m = _mm_set1_epi8(15), o = _mm_set1_epi8(offset);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_sub_epi8(_mm_and_si128(v, m), o));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16), _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m), o));
+}
+
+// The 32 bits of qh as 32 bytes holding 16 where the bit is set (the fifth bit of Q5 values), else 0.
+inline __m256i fifth_bits(const uint8_t* qh) {
+  uint32_t h;
+  std::memcpy(&h, qh, 4);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(h)),
+      _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(16));
+}
+
 struct block_out {
   int8_t* q;      // blk values
   float* scale;   // [nsub][R], this row at [s * R]
@@ -116,39 +166,28 @@ struct block_out {
 
 inline void decode_q4_0(const void* src, block_out o) {
   const auto* b = static_cast<const block_q4_0*>(src);
-  for (int j = 0; j < 16; ++j) {
-    o.q[j] = static_cast<int8_t>((b->qs[j] & 15) - 8);
-    o.q[j + 16] = static_cast<int8_t>((b->qs[j] >> 4) - 8);
-  }
+  nibbles16(b->qs, 8, o.q);
   o.scale[0] = h2f(b->d);
 }
 inline void decode_q4_1(const void* src, block_out o) {
   const auto* b = static_cast<const block_q4_1*>(src);
-  for (int j = 0; j < 16; ++j) {
-    o.q[j] = static_cast<int8_t>(b->qs[j] & 15);
-    o.q[j + 16] = static_cast<int8_t>(b->qs[j] >> 4);
-  }
+  nibbles16(b->qs, 0, o.q);
   o.scale[0] = h2f(b->d);
   o.min[0] = h2f(b->m);
 }
+inline void decode_q5(const uint8_t* qs, const uint8_t* qh, int8_t offset, int8_t* out) {
+  nibbles16(qs, 0, out);
+  const __m256i q = _mm256_or_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(out)), fifth_bits(qh));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_sub_epi8(q, _mm256_set1_epi8(offset)));
+}
 inline void decode_q5_0(const void* src, block_out o) {
   const auto* b = static_cast<const block_q5_0*>(src);
-  uint32_t qh;
-  std::memcpy(&qh, b->qh, 4);
-  for (int j = 0; j < 16; ++j) {
-    o.q[j] = static_cast<int8_t>(((b->qs[j] & 15) | (((qh >> j) & 1) << 4)) - 16);
-    o.q[j + 16] = static_cast<int8_t>(((b->qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
-  }
+  decode_q5(b->qs, b->qh, 16, o.q);
   o.scale[0] = h2f(b->d);
 }
 inline void decode_q5_1(const void* src, block_out o) {
   const auto* b = static_cast<const block_q5_1*>(src);
-  uint32_t qh;
-  std::memcpy(&qh, b->qh, 4);
-  for (int j = 0; j < 16; ++j) {
-    o.q[j] = static_cast<int8_t>((b->qs[j] & 15) | (((qh >> j) & 1) << 4));
-    o.q[j + 16] = static_cast<int8_t>((b->qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
-  }
+  decode_q5(b->qs, b->qh, 0, o.q);
   o.scale[0] = h2f(b->d);
   o.min[0] = h2f(b->m);
 }
@@ -160,11 +199,12 @@ inline void decode_q8_0(const void* src, block_out o) {
 inline void decode_q4_k(const void* src, block_out o) {
   const auto* b = static_cast<const block_q4_k*>(src);
   const float d = h2f(b->d), dmin = h2f(b->dmin);
-  for (int j = 0; j < 4; ++j)
-    for (int l = 0; l < 32; ++l) {
-      o.q[64 * j + l] = static_cast<int8_t>(b->qs[32 * j + l] & 15);
-      o.q[64 * j + 32 + l] = static_cast<int8_t>(b->qs[32 * j + l] >> 4);
-    }
+  const __m256i m = _mm256_set1_epi8(15);
+  for (int j = 0; j < 4; ++j) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs + 32 * j));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o.q + 64 * j), _mm256_and_si256(v, m));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o.q + 64 * j + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m));
+  }
   for (int s = 0; s < 8; ++s) {
     int sc, mn;
     kquant_scale_min(s, b->scales, sc, mn);
@@ -190,16 +230,23 @@ inline void decode_q5_k(const void* src, block_out o) {
 inline void decode_q6_k(const void* src, block_out o) {
   const auto* b = static_cast<const block_q6_k*>(src);
   const float d = h2f(b->d);
+  const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3), m30 = _mm256_set1_epi8(0x30),
+                off = _mm256_set1_epi8(32);
   for (int h = 0; h < 2; ++h) {
-    const uint8_t* ql = b->ql + 64 * h;
-    const uint8_t* qh = b->qh + 32 * h;
+    // Element l of the four 32-element quarters: nibbles of ql[l] / ql[l + 32], two bits each of qh[l].
+    const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h));
+    const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h + 32));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h));
+    const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4);
+    const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4);
+    const __m256i h2 = _mm256_and_si256(qh, m30);
+    const __m256i h3 = _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30);
     int8_t* q = o.q + 128 * h;
-    for (int l = 0; l < 32; ++l) {
-      q[l] = static_cast<int8_t>(((ql[l] & 15) | (((qh[l] >> 0) & 3) << 4)) - 32);
-      q[l + 32] = static_cast<int8_t>(((ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4)) - 32);
-      q[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-      q[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
-    }
+    auto put = [&](int at, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + at), _mm256_sub_epi8(v, off)); };
+    put(0, _mm256_or_si256(_mm256_and_si256(ql0, m4), h0));
+    put(32, _mm256_or_si256(_mm256_and_si256(ql1, m4), h1));
+    put(64, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), h2));
+    put(96, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), h3));
   }
   for (int s = 0; s < 16; ++s) o.scale[s * R] = d * static_cast<float>(b->scales[s]);
 }
@@ -232,11 +279,7 @@ void unpack_rows(const type_layout& lo, const uint8_t* w, size_t row_bytes, int 
             if (min) min[s * R + r] = 0.0f;
           }
         }
-        for (int s = 0; s < nsub; ++s) {
-          int sum = 0;
-          for (int j = 0; j < lo.sub; ++j) sum += qr[s * lo.sub + j];
-          init[s * R + r] = -128 * sum;
-        }
+        for (int s = 0; s < nsub; ++s) init[s * R + r] = -128 * sum_i8(qr + s * lo.sub, lo.sub);
       }
     }
   }
