@@ -1,30 +1,26 @@
 #!/usr/bin/env python3
-"""Prefill/decode speed of dianoia vs llama.cpp (via llama-cpp-python) on one GGUF.
+"""dianoia vs llama.cpp (via llama-cpp-python) on GGUF models: prefill and decode speed, time to first
+token of a short chat prompt, peak RSS, decode as a share of the machine's read bandwidth, and the cost
+per million tokens at a stated machine price. Prints one Markdown table to paste into bench/results/.
 
-Every single measurement runs in a fresh subprocess (clean memory, clean thread
-pools). Rounds are interleaved: in each round every (threads, engine) pair is
-measured once, with the engine order alternating between rounds. Reported
-numbers are medians over rounds.
+Every measurement is a fresh subprocess (one engine, one thread count, one model load), and measures in
+this order: time to first token of the chat prompt (the first evaluation after load), a warm-up, the
+prefill of a PROMPT_TOKENS-token prompt, GEN_TOKENS single-token decode steps, and the process's peak
+RSS (VmHWM). Rounds are interleaved: each round measures every (threads, engine) pair once, the engine
+order alternating between rounds. The table shows medians over rounds.
 
-llama.cpp: low-level llama-cpp-python API. After a warm-up pass (prompt + a few
-tokens, then the KV cache is cleared), the prompt is decoded as one llama_decode
-batch (n_batch = n_ubatch = 512; longer prompts are split into 512-token
-chunks) and then GEN single-token llama_decode calls follow, each fed the
-argmax of the previous logits. Only the llama_decode calls are timed.
+llama.cpp: low-level llama-cpp-python API, n_batch = n_ubatch = 512, only llama_decode (+ synchronize,
++ the argmax of the first token for TTFT) is timed. The chat prompt is the model's own chat template
+(tokenizer.chat_template, rendered with Jinja2 as llama-cpp-python's chat formatter does) with one user
+message and the generation prompt, tokenized with special tokens parsed and nothing added.
 
-dianoia: `dianoia bench -m MODEL -t THREADS -p PROMPT_TOKENS -n GEN_TOKENS --json`
-must print one JSON line {"prefill_tokens":N,"prefill_seconds":S,
-"decode_tokens":N,"decode_seconds":S}. If the binary is missing the engine is
-skipped with a message.
+dianoia: `dianoia bench -m MODEL -t THREADS -p N -n N --chat-prompt TEXT --json` (its CLI; one JSON
+line with prefill/decode tokens and seconds, ttft_seconds, chat_prompt_tokens, peak_rss_kib and
+system_info, the library's dianoia_system_info(): CPU level, ceiling, level of each kernel family). --dianoia-env KEY=VALUE passes environment variables to it (DIANOIA_ISA=avx2 caps its
+kernels at AVX2).
 
-Several models (--model A B C) are measured one after the other in one run.
-The machine's streaming read bandwidth is measured in the same run (before and
-after the models, by build/bench/bench_bandwidth: AVX2 read-only sum over 1 GiB,
-1 and 2 threads), and each decode speed is also given as GB/s of weights read
-(weight bytes per token x tokens/s, from the GGUF's tensor table) and as a
-fraction of the bandwidth at the same thread count: the decode roofline.
-
-See bench/README.md.
+The read bandwidth is measured in the same run, before and after the models, by bench_bandwidth
+(bench/bandwidth_probe.cpp). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -32,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -40,10 +35,21 @@ import sys
 import time
 from pathlib import Path
 
+import _bench_util as U
+
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = os.path.expanduser("~/.cache/dianoia/SmolLM2-135M-Instruct.Q4_1.gguf")
+DEFAULT_MODEL = os.path.join(os.environ.get("DIANOIA_HOME") or os.path.expanduser("~/.cache/dianoia"),
+                             "SmolLM2-135M-Instruct.Q4_1.gguf")
 DEFAULT_DIANOIA = REPO / "build" / "examples" / "dianoia"
-DEFAULT_PROBE = REPO / "build" / "bench" / "bench_bandwidth"
+# A short request of the kind a coding assistant gets: 41 tokens once Qwen2.5's template has wrapped it
+# (with its default system message) and added the assistant prompt.
+DEFAULT_CHAT = "Write a Python function that returns the n-th Fibonacci number."
+# An assumed on-demand price of a 2-vCPU x86 cloud VM, of the order of AWS c5a/c6a.large (Linux,
+# us-east-1): nothing is looked up, the output states it, --usd-per-hour replaces it.
+DEFAULT_USD_PER_HOUR = 0.0774
+# CPUs taken by other processes during a measurement above which the header calls the run unreliable: on
+# 2 vCPUs a quarter of one already moves 2-thread numbers by more than the rounds' spread.
+NOISY_CPUS = 0.25
 
 # Fixed text used to build the llama.cpp prompt (repeated until long enough).
 # Token content does not influence speed; it only has to be deterministic.
@@ -62,7 +68,43 @@ PROMPT_TEXT = (
 # worker: llama.cpp, runs inside its own subprocess
 
 
-def llamacpp_worker(model: str, threads: int, n_prompt: int, n_gen: int, warmup: bool) -> dict:
+def render_chat(L, mdl, vocab, text: str) -> str:
+    """The model's chat template with one user message and the generation prompt, rendered the way
+    llama-cpp-python's Jinja2ChatFormatter renders it for create_chat_completion."""
+    import ctypes
+
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    key = b"tokenizer.chat_template"
+    n = L.llama_model_meta_val_str(mdl, key, None, 0)
+    if n < 0:
+        raise RuntimeError("the model has no tokenizer.chat_template")
+    buf = ctypes.create_string_buffer(n + 1)
+    L.llama_model_meta_val_str(mdl, key, buf, n + 1)
+
+    def piece(tok: int) -> str:
+        if tok < 0:
+            return ""
+        out = ctypes.create_string_buffer(256)
+        k = L.llama_token_to_piece(vocab, tok, out, len(out), 0, True)
+        return out.raw[:max(k, 0)].decode("utf-8", "replace")
+
+    fmt = Jinja2ChatFormatter(buf.value.decode("utf-8"), eos_token=piece(L.llama_vocab_eos(vocab)),
+                              bos_token=piece(L.llama_vocab_bos(vocab)), add_generation_prompt=True)
+    return fmt(messages=[{"role": "user", "content": text}]).prompt
+
+
+def tokenize(L, vocab, text: str, parse_special: bool) -> list[int]:
+    data = text.encode()
+    cap = len(data) + 8
+    buf = (L.llama_token * cap)()
+    n = L.llama_tokenize(vocab, data, len(data), buf, cap, False, parse_special)
+    if n < 0:
+        raise RuntimeError("llama_tokenize failed")
+    return list(buf[:n])
+
+
+def llamacpp_worker(model: str, threads: int, n_prompt: int, n_gen: int, warmup: bool, chat: str) -> dict:
     import ctypes
 
     import numpy as np
@@ -74,15 +116,20 @@ def llamacpp_worker(model: str, threads: int, n_prompt: int, n_gen: int, warmup:
 
     L.llama_log_set(quiet, ctypes.c_void_p(0))
     L.llama_backend_init()
+    # What Python, numpy and llama-cpp-python cost before any model: the dianoia CLI has no such share.
+    rss_before_load = U.proc_status_kib("VmRSS")
     mp = L.llama_model_default_params()
     mp.n_gpu_layers = 0
     t0 = time.perf_counter()
     mdl = L.llama_model_load_from_file(model.encode(), mp)
     if not mdl:
         raise RuntimeError(f"cannot load {model}")
+    vocab = L.llama_model_get_vocab(mdl)
+    n_vocab = L.llama_vocab_n_tokens(vocab)
+    chat_ids = tokenize(L, vocab, render_chat(L, mdl, vocab, chat), True) if chat else []
     n_batch = 512
     cp = L.llama_context_default_params()
-    cp.n_ctx = ((n_prompt + n_gen + 255) // 256) * 256
+    cp.n_ctx = (max(n_prompt + n_gen, len(chat_ids) + 1) + 255) // 256 * 256
     cp.n_batch = n_batch
     cp.n_ubatch = n_batch
     cp.n_seq_max = 1
@@ -92,26 +139,16 @@ def llamacpp_worker(model: str, threads: int, n_prompt: int, n_gen: int, warmup:
     if not ctx:
         raise RuntimeError("cannot create context")
     load_s = time.perf_counter() - t0
-    vocab = L.llama_model_get_vocab(mdl)
-    n_vocab = L.llama_vocab_n_tokens(vocab)
 
-    # deterministic prompt tokens
     text = PROMPT_TEXT
-    while True:
-        data = text.encode()
-        cap = len(data) + 8
-        buf = (L.llama_token * cap)()
-        n = L.llama_tokenize(vocab, data, len(data), buf, cap, False, False)
-        if n >= n_prompt:
-            prompt = list(buf[:n_prompt])
-            break
+    while len(prompt := tokenize(L, vocab, text, False)) < n_prompt:
         text += PROMPT_TEXT
+    prompt = prompt[:n_prompt]
 
     batch = L.llama_batch_init(max(n_batch, 1), 0, 1)
     state = {"pos": 0}
 
-    def decode(ids: list[int]) -> float:
-        """llama_decode ids (<= n_batch); returns seconds spent in the call."""
+    def fill(ids: list[int]) -> None:
         batch.n_tokens = len(ids)
         for i, t in enumerate(ids):
             batch.token[i] = t
@@ -119,85 +156,73 @@ def llamacpp_worker(model: str, threads: int, n_prompt: int, n_gen: int, warmup:
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = 0
             batch.logits[i] = 1 if i == len(ids) - 1 else 0
-        t = time.perf_counter()
+
+    def run_batch(n: int) -> None:
         rc = L.llama_decode(ctx, batch)
         L.llama_synchronize(ctx)
-        dt = time.perf_counter() - t
         if rc != 0:
             raise RuntimeError(f"llama_decode returned {rc}")
-        state["pos"] += len(ids)
-        return dt
+        state["pos"] += n
+
+    def decode(ids: list[int]) -> float:
+        """llama_decode ids (<= n_batch); returns seconds spent in the call."""
+        fill(ids)
+        t = time.perf_counter()
+        run_batch(len(ids))
+        return time.perf_counter() - t
 
     def argmax_last() -> int:
         p = L.llama_get_logits_ith(ctx, -1)
         return int(np.argmax(np.ctypeslib.as_array(p, shape=(n_vocab,))))
 
-    def prefill() -> float:
-        return sum(decode(prompt[i:i + n_batch]) for i in range(0, n_prompt, n_batch))
+    def prefill(ids: list[int]) -> float:
+        return sum(decode(ids[i:i + n_batch]) for i in range(0, len(ids), n_batch))
 
     def clear():
         L.llama_memory_clear(L.llama_get_memory(ctx), True)
         state["pos"] = 0
 
+    ttft = None
+    if chat_ids:
+        # First evaluation after load, as a user's first request is (dianoia's bench does the same).
+        # Chunks are filled outside the clock, as for prefill; the greedy pick of the first token is in.
+        ttft = 0.0
+        for i in range(0, len(chat_ids), n_batch):
+            fill(chat_ids[i:i + n_batch])
+            t = time.perf_counter()
+            run_batch(len(chat_ids[i:i + n_batch]))
+            if i + n_batch >= len(chat_ids):
+                argmax_last()
+            ttft += time.perf_counter() - t
+        clear()
+
     if warmup:
-        prefill()
+        prefill(prompt)
         for _ in range(4):
             decode([argmax_last()])
         clear()
 
-    prefill_s = prefill()
+    prefill_s = prefill(prompt)
     decode_s = 0.0
     for _ in range(n_gen):
         decode_s += decode([argmax_last()])
+    peak = U.proc_status_kib("VmHWM")
 
     L.llama_batch_free(batch)
     L.llama_free(ctx)
     L.llama_model_free(mdl)
-    return {
+    out = {
         "prefill_tokens": n_prompt,
         "prefill_seconds": prefill_s,
         "decode_tokens": n_gen,
         "decode_seconds": decode_s,
         "load_seconds": load_s,
+        "peak_rss_kib": peak,
+        "rss_before_load_kib": rss_before_load,
         "llama_cpp_python_version": L.__version__,
     }
-
-
-# ----------------------------------------------------------------------------
-# roofline: bytes of weights one decoded token reads, and the machine's read bandwidth
-
-
-def weight_bytes_per_token(model: str) -> int | None:
-    """Every tensor is read once per token, except the token embedding when the model has a separate
-    output matrix (then one row of it). Tied embeddings are read whole, as the output projection."""
-    try:
-        from gguf import GGUFReader
-    except ImportError:
-        return None
-    r = GGUFReader(model)
-    names = {t.name for t in r.tensors}
-    total = 0
-    for t in r.tensors:
-        if t.name == "token_embd.weight" and "output.weight" in names:
-            total += int(t.n_bytes) // int(t.shape[-1] if len(t.shape) > 1 else 1)
-        else:
-            total += int(t.n_bytes)
-    return total
-
-
-def measure_bandwidth(probe: str, threads: list[int]) -> dict[int, float]:
-    """GB/s per thread count (best pass of the probe); {} if the probe is missing or fails."""
-    if not (os.path.isfile(probe) and os.access(probe, os.X_OK)):
-        print(f"note: bandwidth probe not found at {probe} (build target bench_bandwidth); no roofline",
-              file=sys.stderr)
-        return {}
-    p = subprocess.run([probe, "--mib", "1024", "--threads", ",".join(map(str, threads))],
-                       capture_output=True, text=True, timeout=600)
-    out = {}
-    for line in p.stdout.splitlines():
-        if line.startswith("{"):
-            d = json.loads(line)
-            out[int(d["threads"])] = float(d["gb_s"])
+    if chat_ids:
+        out.update(chat_prompt_tokens=len(chat_ids), ttft_seconds=ttft)
     return out
 
 
@@ -205,58 +230,61 @@ def measure_bandwidth(probe: str, threads: list[int]) -> dict[int, float]:
 # driver
 
 
-def parse_json_line(out: str) -> dict:
-    for line in reversed(out.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{") and line.endswith("}"):
-            return json.loads(line)
-    raise ValueError("no JSON line in output")
-
-
-def run_llamacpp(args, threads: int) -> dict:
+def run_llamacpp(args, model: str, threads: int, chat: str) -> dict:
     cmd = [args.python, str(Path(__file__).resolve()), "--_worker", "llamacpp",
-           "--model", args.model, "--threads", str(threads),
+           "--model", model, "--threads", str(threads), "--chat-prompt", chat,
            "--prompt-tokens", str(args.prompt_tokens), "--gen-tokens", str(args.gen_tokens)]
     if args.no_warmup:
         cmd.append("--no-warmup")
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
-    if p.returncode != 0:
-        raise RuntimeError(f"llama.cpp worker failed ({p.returncode}):\n{p.stderr[-2000:]}")
-    return parse_json_line(p.stdout)
+    c = U.run_child(cmd, env, args.timeout)
+    if c["code"] != 0:
+        raise RuntimeError(f"llama.cpp worker failed ({c['code']}):\n{c['stderr'][-2000:]}")
+    return child_result(c)
 
 
-def run_dianoia(args, threads: int) -> dict:
-    cmd = [args.dianoia, "bench", "-m", args.model, "-t", str(threads),
+def run_dianoia(args, model: str, threads: int, chat: str) -> dict:
+    cmd = [args.dianoia, "bench", "-m", model, "-t", str(threads),
            "-p", str(args.prompt_tokens), "-n", str(args.gen_tokens), "--json"]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
-    if p.returncode != 0:
-        raise RuntimeError(f"`{' '.join(cmd)}` failed ({p.returncode}):\n{p.stderr[-2000:]}")
-    return parse_json_line(p.stdout)
+    if chat and not args.dianoia_no_chat:
+        cmd += ["--chat-prompt", chat]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), **args.dianoia_env)
+    c = U.run_child(cmd, env, args.timeout)
+    if c["code"] != 0 and "unknown argument '--chat-prompt'" in c["stderr"]:
+        U.warn("note: this dianoia binary has no `bench --chat-prompt`: no time to first token for it")
+        args.dianoia_no_chat = True
+        return run_dianoia(args, model, threads, chat)
+    if c["code"] != 0:
+        raise RuntimeError(f"`{' '.join(cmd)}` failed ({c['code']}):\n{c['stderr'][-2000:]}")
+    return child_result(c)
 
 
-def usd_per_million(tok_per_s: float, usd_per_hour: float) -> float:
-    return usd_per_hour / 3600.0 / tok_per_s * 1e6 if tok_per_s > 0 else float("inf")
+def child_result(c: dict) -> dict:
+    res = U.parse_json_line(c["stdout"])
+    res.update(wait4_maxrss_kib=c["maxrss_kib"], other_cpus=c["other_cpus"], steal_cpus=c["steal_cpus"])
+    return res
 
 
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+def parse_env(items: list[str], ap: argparse.ArgumentParser) -> dict[str, str]:
+    env = {}
+    for it in items:
+        key, eq, value = it.partition("=")
+        if not eq or not key:
+            ap.error(f"--dianoia-env wants KEY=VALUE, got {it!r}")
+        env[key] = value
+    return env
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", nargs="+", default=[DEFAULT_MODEL],
                     help="GGUF file(s), measured one after the other (default: %(default)s)")
-    ap.add_argument("--bandwidth-probe", default=str(DEFAULT_PROBE),
-                    help="read-bandwidth probe binary (default: %(default)s)")
     ap.add_argument("--dianoia", default=str(DEFAULT_DIANOIA), help="dianoia CLI binary (default: %(default)s)")
+    ap.add_argument("--dianoia-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="environment variable for the dianoia runs (repeatable), e.g. DIANOIA_ISA=avx2")
+    ap.add_argument("--bandwidth-probe",
+                    help="read-bandwidth probe (default: bench/bench_bandwidth of the dianoia binary's build "
+                         "tree, else build/bench/bench_bandwidth)")
     ap.add_argument("--python", default=sys.executable,
                     help="interpreter with llama-cpp-python for the llama.cpp worker (default: this one)")
     ap.add_argument("--engines", default="llamacpp,dianoia", help="comma list of llamacpp,dianoia")
@@ -264,9 +292,13 @@ def main() -> int:
     ap.add_argument("--prompt-tokens", type=int, default=512)
     ap.add_argument("--gen-tokens", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--usd-per-hour", type=float, default=0.05,
-                    help="machine price used for the cost columns (default: %(default)s, "
-                         "a 2-vCPU cloud VM; the whole machine is charged whatever the thread count)")
+    ap.add_argument("--chat-prompt", default=DEFAULT_CHAT,
+                    help="user message of the time-to-first-token prompt ('' to skip TTFT; default: %(default)r)")
+    ap.add_argument("--usd-per-hour", type=float, default=DEFAULT_USD_PER_HOUR,
+                    help="machine price for the cost columns (default: %(default)s, an assumed on-demand price "
+                         "of a 2-vCPU cloud VM; the whole machine is charged whatever the thread count)")
+    ap.add_argument("--label", help="title of the table (e.g. 'AVX2 only')")
+    ap.add_argument("--md-out", help="also write the Markdown here")
     ap.add_argument("--json-out", help="also write all raw and summary numbers here")
     ap.add_argument("--no-warmup", action="store_true", help="llama.cpp: skip the warm-up pass")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per measurement subprocess")
@@ -275,10 +307,12 @@ def main() -> int:
 
     if args._worker == "llamacpp":
         res = llamacpp_worker(args.model[0], int(args.threads), args.prompt_tokens, args.gen_tokens,
-                              not args.no_warmup)
+                              not args.no_warmup, args.chat_prompt)
         print(json.dumps(res))
         return 0
 
+    args.dianoia_env = parse_env(args.dianoia_env, ap)
+    args.dianoia_no_chat = False
     threads = [int(t) for t in args.threads.split(",") if t]
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     for e in engines:
@@ -291,41 +325,56 @@ def main() -> int:
     if "llamacpp" in engines:
         p = subprocess.run([args.python, "-c", "import llama_cpp"], capture_output=True, text=True)
         if p.returncode != 0:
-            print(f"note: llama_cpp not importable by {args.python}; skipping llama.cpp", file=sys.stderr)
+            U.warn(f"note: llama_cpp not importable by {args.python}; skipping llama.cpp")
             engines.remove("llamacpp")
     if "dianoia" in engines:
         exe = args.dianoia if os.sep in args.dianoia else shutil.which(args.dianoia)
         if not exe or not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-            print(f"note: dianoia CLI not found at {args.dianoia}; skipping dianoia "
-                  "(build it, or pass --dianoia PATH)", file=sys.stderr)
+            U.warn(f"note: dianoia CLI not found at {args.dianoia}; skipping dianoia "
+                   "(build it, or pass --dianoia PATH)")
             engines.remove("dianoia")
         else:
             args.dianoia = exe
     if not engines:
-        print("error: no engine left to benchmark", file=sys.stderr)
+        U.warn("error: no engine left to benchmark")
         return 1
+    probe = args.bandwidth_probe or U.default_probe(args.dianoia, REPO)
 
-    print(f"load before the run: {open('/proc/loadavg').read().strip()}", file=sys.stderr)
-    bw_before = measure_bandwidth(args.bandwidth_probe, threads)
-    docs = []
-    models = list(args.model)
-    for model in models:
-        args.model = model
-        docs.append(bench_model(args, engines, threads, bw_before))
-    bw_after = measure_bandwidth(args.bandwidth_probe, threads)
-    bw = {t: max(bw_before.get(t, 0.0), bw_after.get(t, 0.0)) for t in threads}
-    if bw_before:
-        print("Read bandwidth (AVX2 read-only sum over 1 GiB, best of 7 passes), GB/s: " + ", ".join(
-            f"{t} thread{'s' if t > 1 else ''}: {bw_before.get(t, 0):.1f} before, {bw_after.get(t, 0):.1f} after"
-            for t in threads) + ". The roofline fractions above divide by the bandwidth measured before the models.\n")
-    print(f"load after the run: {open('/proc/loadavg').read().strip()}", file=sys.stderr)
+    run = {"time": time.strftime("%Y-%m-%d %H:%M %z"), "cpu": U.cpu_name(), "logical_cpus": os.cpu_count(),
+           "cpu_flags": U.cpu_flags(), "engines": engines, "threads": threads, "label": args.label,
+           "prompt_tokens": args.prompt_tokens, "gen_tokens": args.gen_tokens, "rounds": args.rounds,
+           "chat_prompt": args.chat_prompt, "usd_per_hour": args.usd_per_hour, "dianoia_env": args.dianoia_env}
+    if "llamacpp" in engines:
+        run["llama_cpp_python"], run["llama_system_info"] = U.llamacpp_system_info(args.python)
+        U.warn(f"llama.cpp: llama-cpp-python {run['llama_cpp_python']}, {run['llama_system_info']}")
+    if "dianoia" in engines:
+        run["dianoia_version"] = U.dianoia_version(args.dianoia)
+
+    U.warn(f"load before the run: {open('/proc/loadavg').read().strip()}")
+    bw_before, why = U.measure_bandwidth(probe, threads)
+    docs = [bench_model(args, model, engines, threads) for model in args.model]
+    bw_after, why_after = U.measure_bandwidth(probe, threads) if not why else ({}, why)
+    U.warn(f"load after the run: {open('/proc/loadavg').read().strip()}")
+    bw = {t: max(bw_before.get(t, 0.0), bw_after.get(t, 0.0)) for t in threads if t in bw_before or t in bw_after}
+    run.update(bandwidth_gb_s={"before": bw_before, "after": bw_after, "used": bw},
+               bandwidth_missing=why or why_after, bandwidth_probe=probe)
+    for d in docs:
+        add_derived(d, bw, args.usd_per_hour)
+
+    md = render_markdown(run, docs)
+    print(md)
+    if args.md_out:
+        Path(args.md_out).write_text(md + "\n", encoding="utf-8")
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps({"bandwidth_gb_s": {"before": bw_before, "after": bw_after},
-                                                   "models": docs}, indent=1) + "\n", encoding="utf-8")
+        Path(args.json_out).write_text(json.dumps({"run": run, "models": docs}, indent=1) + "\n", encoding="utf-8")
     return 0
 
 
-def bench_model(args, engines: list[str], threads: list[int], bw_before: dict[int, float]) -> dict:
+def bench_model(args, model: str, engines: list[str], threads: list[int]) -> dict:
+    keys, _ = U.read_gguf(model)
+    chat = args.chat_prompt if "tokenizer.chat_template" in keys else ""
+    if args.chat_prompt and not chat:
+        U.warn(f"note: {os.path.basename(model)} has no chat template: no time to first token for it")
     runners = {"llamacpp": run_llamacpp, "dianoia": run_dianoia}
     raw: dict[tuple[str, int], list[dict]] = {(e, t): [] for e in engines for t in threads}
     failed: set[str] = set()
@@ -337,17 +386,20 @@ def bench_model(args, engines: list[str], threads: list[int], bw_before: dict[in
                     continue
                 load_before = os.getloadavg()[0]
                 try:
-                    res = runners[e](args, t)
+                    res = runners[e](args, model, t, chat)
                 except (RuntimeError, ValueError, subprocess.TimeoutExpired) as ex:
-                    print(f"warning: {e} failed, dropping it: {ex}", file=sys.stderr)
+                    U.warn(f"warning: {e} failed on {os.path.basename(model)}, dropping it: {ex}")
                     failed.add(e)
                     continue
                 res["loadavg_1min_before"] = round(load_before, 2)
                 raw[(e, t)].append(res)
-                print(f"round {r + 1}/{args.rounds} {e:8s} t={t}: "
-                      f"prefill {res['prefill_tokens'] / res['prefill_seconds']:8.1f} tok/s, "
-                      f"decode {res['decode_tokens'] / res['decode_seconds']:7.1f} tok/s "
-                      f"(1-min load avg before: {load_before:.2f})", file=sys.stderr)
+                ttft = res.get("ttft_seconds")
+                U.warn(f"{os.path.basename(model)} round {r + 1}/{args.rounds} {e:8s} t={t}: "
+                       f"prefill {res['prefill_tokens'] / res['prefill_seconds']:8.1f} tok/s, "
+                       f"decode {res['decode_tokens'] / res['decode_seconds']:7.1f} tok/s, "
+                       f"TTFT {'—' if ttft is None else f'{ttft * 1e3:.0f} ms'}, "
+                       f"peak RSS {(res.get('peak_rss_kib') or 0) / 1024:.0f} MiB "
+                       f"(other processes: {res['other_cpus']:.2f} CPUs, steal {res['steal_cpus']:.2f})")
 
     summary = []
     for t in threads:
@@ -357,70 +409,122 @@ def bench_model(args, engines: list[str], threads: list[int], bw_before: dict[in
                 continue
             pfs = [x["prefill_tokens"] / x["prefill_seconds"] for x in runs]
             dcs = [x["decode_tokens"] / x["decode_seconds"] for x in runs]
-            pf, dc = statistics.median(pfs), statistics.median(dcs)
-            summary.append({"engine": e, "threads": t, "runs": len(runs),
-                            "prefill_tok_s": pf, "decode_tok_s": dc,
-                            "prefill_tok_s_min_max": [min(pfs), max(pfs)],
-                            "decode_tok_s_min_max": [min(dcs), max(dcs)],
-                            "usd_per_m_prompt": usd_per_million(pf, args.usd_per_hour),
-                            "usd_per_m_generated": usd_per_million(dc, args.usd_per_hour)})
-    if not summary:
-        print(f"error: no successful measurement for {args.model}", file=sys.stderr)
-        return {"model": args.model, "summary": []}
-    wbytes = weight_bytes_per_token(args.model)
-    for s in summary:
-        s["weight_gb_s"] = wbytes * s["decode_tok_s"] / 1e9 if wbytes else None
-        b = bw_before.get(s["threads"])
-        s["roofline_fraction"] = s["weight_gb_s"] / b if (wbytes and b) else None
-    base = {(s["threads"]): s for s in summary if s["engine"] == "llamacpp"}
-    for s in summary:
-        b = base.get(s["threads"])
-        s["prefill_ratio"] = s["prefill_tok_s"] / b["prefill_tok_s"] if b else None
-        s["decode_ratio"] = s["decode_tok_s"] / b["decode_tok_s"] if b else None
-
-    names = {"llamacpp": "llama.cpp", "dianoia": "dianoia"}
-    max_load = max((x["loadavg_1min_before"] for runs in raw.values() for x in runs), default=0.0)
-    print(f"Model: `{os.path.basename(args.model)}`, prompt {args.prompt_tokens} tokens, "
-          f"{args.gen_tokens} generated tokens, median of {args.rounds} interleaved rounds. "
-          f"CPU: {cpu_name()} ({os.cpu_count()} logical CPUs). "
-          f"Cost assumes the whole machine at ${args.usd_per_hour:g}/hour serving one stream. "
-          f"Max 1-min load average seen before a measurement: {max_load:.2f} "
-          f"(anything well above the thread count means other work competed for the CPUs).\n")
-    if wbytes:
-        print(f"Weights read per decoded token: {wbytes / 1e6:.1f} MB.\n")
-    print("| engine | threads | prefill tok/s | decode tok/s | prefill ratio dianoia/llama.cpp "
-          "| decode ratio dianoia/llama.cpp | decode GB/s of weights | % of read bandwidth "
-          "| $ per 1M prompt tokens | $ per 1M generated tokens |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-
-    def ratio(x):
-        return "—" if x is None else f"{x:.2f}"
-
-    def opt(x, fmt):
-        return "—" if x is None else format(x, fmt)
-
-    for s in summary:
-        show = s["engine"] != "llamacpp"
-        print(f"| {names[s['engine']]} | {s['threads']} | {s['prefill_tok_s']:.1f} | {s['decode_tok_s']:.1f} "
-              f"| {ratio(s['prefill_ratio']) if show else '1.00'} | {ratio(s['decode_ratio']) if show else '1.00'} "
-              f"| {opt(s['weight_gb_s'], '.2f')} | {opt(s['roofline_fraction'] and 100 * s['roofline_fraction'], '.0f')} "
-              f"| {s['usd_per_m_prompt']:.4f} | {s['usd_per_m_generated']:.4f} |")
-    print()
-
-    doc = {
-        "model": args.model,
-        "prompt_tokens": args.prompt_tokens,
-        "gen_tokens": args.gen_tokens,
-        "rounds": args.rounds,
-        "usd_per_hour": args.usd_per_hour,
-        "cpu": cpu_name(),
-        "logical_cpus": os.cpu_count(),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            ttfts = [x["ttft_seconds"] for x in runs if x.get("ttft_seconds") is not None]
+            # The child's own VmHWM; wait4's figure only when the child did not report one (an upper bound).
+            rss = [x.get("peak_rss_kib") or x["wait4_maxrss_kib"] for x in runs]
+            summary.append({
+                "engine": e, "threads": t, "runs": len(runs),
+                "prefill_tok_s": statistics.median(pfs), "decode_tok_s": statistics.median(dcs),
+                "prefill_tok_s_min_max": [min(pfs), max(pfs)], "decode_tok_s_min_max": [min(dcs), max(dcs)],
+                "ttft_s": statistics.median(ttfts) if ttfts else None,
+                "ttft_s_min_max": [min(ttfts), max(ttfts)] if ttfts else None,
+                "peak_rss_mib": statistics.median(rss) / 1024,
+                "peak_rss_self_reported": all(x.get("peak_rss_kib") for x in runs),
+                "chat_prompt_tokens": runs[0].get("chat_prompt_tokens"),
+            })
+    first = {e: next((x for (e2, _), xs in raw.items() if e2 == e for x in xs), {}) for e in engines}
+    chat_tokens = {e: first[e].get("chat_prompt_tokens") for e in engines}
+    if len({n for n in chat_tokens.values() if n is not None}) > 1:
+        U.warn(f"warning: the engines tokenized the chat prompt differently: {chat_tokens}")
+    return {
+        "model": model,
+        "weight_bytes_per_token": U.weight_bytes_per_token(model),
+        "chat_prompt_tokens": chat_tokens,
+        "python_rss_before_load_mib": (first.get("llamacpp", {}).get("rss_before_load_kib") or 0) / 1024 or None,
+        "dianoia_system_info": first.get("dianoia", {}).get("system_info"),
+        "max_other_cpus": max((x["other_cpus"] for xs in raw.values() for x in xs), default=0.0),
+        "max_steal_cpus": max((x["steal_cpus"] for xs in raw.values() for x in xs), default=0.0),
         "summary": summary,
-        "raw": [{"engine": e, "threads": t, "runs": runs} for (e, t), runs in raw.items()],
-        "weight_bytes_per_token": wbytes,
+        "raw": [{"engine": e, "threads": t, "runs": xs} for (e, t), xs in raw.items()],
     }
-    return doc
+
+
+def add_derived(doc: dict, bw: dict[int, float], usd_per_hour: float) -> None:
+    wbytes = doc["weight_bytes_per_token"]
+    base = {s["threads"]: s for s in doc["summary"] if s["engine"] == "llamacpp"}
+    for s in doc["summary"]:
+        s["usd_per_m_prompt"] = U.usd_per_million(s["prefill_tok_s"], usd_per_hour)
+        s["usd_per_m_generated"] = U.usd_per_million(s["decode_tok_s"], usd_per_hour)
+        s["weight_gb_s"] = wbytes * s["decode_tok_s"] / 1e9
+        b = bw.get(s["threads"])
+        s["roofline_fraction"] = s["weight_gb_s"] / b if b else None
+        ref = base.get(s["threads"])
+        for k, r in (("prefill_tok_s", "prefill_ratio"), ("decode_tok_s", "decode_ratio"), ("ttft_s", "ttft_ratio"),
+                     ("peak_rss_mib", "peak_rss_ratio")):
+            ok = ref and s["engine"] != "llamacpp" and s[k] is not None and ref[k]
+            s[r] = s[k] / ref[k] if ok else None
+
+
+def render_markdown(run: dict, docs: list[dict]) -> str:
+    names = {"llamacpp": "llama.cpp", "dianoia": "dianoia"}
+    env = " ".join(f"{k}={v}" for k, v in run["dianoia_env"].items())
+    out = [f"### {run['label'] or 'dianoia vs llama.cpp'}", ""]
+    out.append(f"- Run {run['time']} on {run['cpu']} ({run['logical_cpus']} logical CPUs; {run['cpu_flags']}).")
+    if "llama_system_info" in run:
+        out.append(f"- llama.cpp: llama-cpp-python {run['llama_cpp_python']}, `llama_print_system_info()`: "
+                   f"`{run['llama_system_info']}`")
+    if "dianoia_version" in run:
+        info = next((d["dianoia_system_info"] for d in docs if d["dianoia_system_info"]), None)
+        level = f"`dianoia_system_info()`: `{info}`" if info else "CPU level not reported by this binary"
+        out.append(f"- dianoia: {run['dianoia_version']}, CLI `bench`, {level}"
+                   + (f"; environment `{env}`" if env else "") + ".")
+    chat = "; ".join(f"{Path(d['model']).name}: " + " / ".join(
+        f"{n} ({names[e]})" for e, n in d["chat_prompt_tokens"].items() if n is not None)
+        for d in docs if any(n is not None for n in d["chat_prompt_tokens"].values()))
+    out.append(f"- Workload: prefill of a {run['prompt_tokens']}-token prompt, {run['gen_tokens']} greedy decode "
+               f"steps, medians of {run['rounds']} interleaved rounds, each measurement a fresh process.")
+    if run["chat_prompt"]:
+        out.append(f"- TTFT: the user message \"{run['chat_prompt']}\" in the model's chat template with the "
+                   "generation prompt, from the start of its evaluation to the first (greedy) token, as the first "
+                   "evaluation after model load (no warm-up)."
+                   + (f" Prompt tokens: {chat}." if chat else ""))
+    py = [d["python_rss_before_load_mib"] for d in docs if d["python_rss_before_load_mib"]]
+    out.append("- Peak RSS: the measuring process's VmHWM (model, KV cache, compute buffers of the "
+               f"{run['prompt_tokens']}-token batch)."
+               + (f" llama.cpp's includes Python, numpy and llama-cpp-python: {min(py):.0f} MiB before the "
+                  "model was loaded." if py else ""))
+    bw = run["bandwidth_gb_s"]["used"]
+    if bw:
+        out.append("- Read bandwidth (bench_bandwidth: AVX2 read-only sum over 1 GiB, best of 7 passes, the "
+                   "better of before and after the models): "
+                   + ", ".join(f"{bw[t]:.1f} GB/s with {t} thread{'s' if t > 1 else ''}" for t in sorted(bw))
+                   + ". \"Decode GB/s\" = bytes of weights one token reads × decode tok/s (KV cache not counted).")
+    else:
+        out.append(f"- Read bandwidth not measured: {run['bandwidth_missing']}.")
+    out.append(f"- Cost: **assumes ${run['usd_per_hour']:g}/hour** for the whole 2-vCPU machine serving one stream "
+               "(an on-demand cloud price; --usd-per-hour), whatever the thread count.")
+    other = max((d["max_other_cpus"] for d in docs), default=0.0)
+    steal = max((d["max_steal_cpus"] for d in docs), default=0.0)
+    out.append(f"- Other processes kept at most {other:.2f} CPUs busy during a measurement (average over it), "
+               f"the hypervisor stole at most {steal:.2f}"
+               + (" — **other work competed for the CPUs: the numbers are not reliable**"
+                  if other + steal > NOISY_CPUS else "") + ".")
+    out += ["", "(×r) = dianoia ÷ llama.cpp at the same thread count: above 1 is faster for speeds, "
+            "below 1 is better for TTFT and RSS.", ""]
+    out.append("| model | threads | engine | prefill tok/s | decode tok/s | TTFT ms | peak RSS MiB "
+               "| decode GB/s (% of bandwidth) | $/1M prompt tokens | $/1M generated tokens |")
+    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+
+    def cell(v, fmt, ratio=None):
+        if v is None:
+            return "—"
+        return format(v, fmt) + ("" if ratio is None else f" (×{ratio:.2f})")
+
+    for d in docs:
+        name = Path(d["model"]).name.removesuffix(".gguf")
+        for s in d["summary"]:
+            pct = "" if s["roofline_fraction"] is None else f" ({100 * s['roofline_fraction']:.0f}%)"
+            rss = cell(s["peak_rss_mib"], ".0f", s["peak_rss_ratio"]) + ("" if s["peak_rss_self_reported"] else "*")
+            out.append(f"| {name} | {s['threads']} | {names[s['engine']]} "
+                       f"| {cell(s['prefill_tok_s'], '.1f', s['prefill_ratio'])} "
+                       f"| {cell(s['decode_tok_s'], '.1f', s['decode_ratio'])} "
+                       f"| {cell(s['ttft_s'] and 1e3 * s['ttft_s'], '.0f', s['ttft_ratio'])} | {rss} "
+                       f"| {s['weight_gb_s']:.2f}{pct} | {s['usd_per_m_prompt']:.4f} | {s['usd_per_m_generated']:.4f} |")
+    if any(not s["peak_rss_self_reported"] for d in docs for s in d["summary"]):
+        out += ["", "\\* not reported by the process itself: wait4's ru_maxrss, an upper bound."]
+    out += ["", "Weights read per decoded token: " + ", ".join(
+        f"{Path(d['model']).name} {d['weight_bytes_per_token'] / 1e6:.1f} MB" for d in docs) + "."]
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
