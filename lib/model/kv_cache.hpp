@@ -36,8 +36,10 @@ class kv_cache {
   size_t elem_size() const noexcept { return type_ == attn::kv_type::f32 ? sizeof(float) : sizeof(fp16_t); }
   // K and V of one position in every layer: what each cached token costs.
   size_t bytes_per_position() const noexcept { return n_layer_ * (k_row_ + v_row_) * elem_size(); }
-  // Address space reserved for the whole context (each layer's runs rounded up to whole pages).
+  // Address space reserved for the whole context (each layer's runs rounded up to whole pages), and
+  // where it starts (page-aligned; the rows start a few bytes in).
   size_t reserved_bytes() const noexcept { return size_; }
+  const void* reserved_begin() const noexcept { return map_; }
 
   // Layer l's key (value) row of position p; the rows of later positions follow it, k_row() (v_row())
   // elements apart, up to n_ctx. T must be the element type (float for f32, fp16_t for f16).
@@ -77,7 +79,8 @@ class kv_cache {
   size_t k_row_ = 0, v_row_ = 0;
   attn::kv_type type_ = attn::kv_type::f16;
   size_t k_layer_ = 0, v_layer_ = 0;  // bytes from one layer's run to the next (whole pages)
-  uint8_t* base_ = nullptr;           // [K: layer][pos][k_row] then [V: layer][pos][v_row]
+  uint8_t* map_ = nullptr;            // the mapping, size_ bytes
+  uint8_t* base_ = nullptr;           // [K: layer][pos][k_row] then [V: layer][pos][v_row], inside it
   size_t size_ = 0;
 };
 
