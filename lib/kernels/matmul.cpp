@@ -12,6 +12,8 @@ namespace dianoia::detail {
 namespace {
 // Rows of W handed out as one unit of work: the gemv kernels process 4 rows per pass.
 constexpr int64_t row_group = 4;
+// Row groups per chunk of the dynamic split.
+constexpr int64_t dynamic_grain = 16;
 // With several activation rows, walk W in tiles of about this many bytes so a tile stays in L1/L2
 // while every activation row passes over it.
 constexpr size_t tile_bytes = 32 * 1024;
@@ -97,7 +99,9 @@ void matmul_engine::matmul_dot(const weight_view& w, const float* x, int64_t M, 
   const auto* wb = static_cast<const uint8_t*>(w.data);
   const int64_t groups = (N + row_group - 1) / row_group;
   const int64_t tile_rows = std::max<int64_t>(row_group, static_cast<int64_t>(tile_bytes / wrb) / row_group * row_group);
-  pool_.parallel_for(groups, [&](int64_t gb, int64_t ge) {
+  // Handed out in grains of ~64 rows (a few microseconds of streaming), so that a thread whose vCPU is
+  // stolen mid-matmul holds back one grain, not half the matrix.
+  pool_.parallel_for_dynamic(groups, dynamic_grain, [&](int64_t gb, int64_t ge) {
     const int64_t r0 = gb * row_group, r1 = std::min(ge * row_group, N);
     if (M == 1) return gemv(wb + r0 * wrb, wrb, r1 - r0, act, K, y + r0);
     for (int64_t t = r0; t < r1; t += tile_rows) {
