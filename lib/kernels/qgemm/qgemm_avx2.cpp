@@ -1,35 +1,23 @@
 // The int8 GEMM on AVX2: 8 tokens per ymm; the 4-product dot is vpmaddubsw (u8 x s8 -> pairs summed in
 // s16) + vpmaddwd by ones. The s16 pair sum saturates for |weight| > 64, so Q8_0 is left to the gemv
 // path.
-#include <immintrin.h>
-
 #include "kernels/qgemm/qgemm_impl.hpp"
+#include "kernels/qgemm/qgemm_vec256.hpp"
 
 namespace dianoia::detail::qgemm {
 namespace {
 
-struct v256 {
-  static constexpr int L = 8;
-  using vi = __m256i;
-  using vf = __m256;
-  static vf zero_f() { return _mm256_setzero_ps(); }
-  static vi set1_i(int32_t v) { return _mm256_set1_epi32(v); }
-  static vf set1_f(float v) { return _mm256_set1_ps(v); }
-  static vi load_i(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-  static vf load_f(const float* p) { return _mm256_loadu_ps(p); }
-  static void store_f(float* p, vf v) { _mm256_storeu_ps(p, v); }
-  static vf cvt(vi v) { return _mm256_cvtepi32_ps(v); }
-  static vf fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
-  static vi dot(vi acc, vi a_u8, vi w_s8) {
-    const vi p16 = _mm256_maddubs_epi16(a_u8, w_s8);
+struct dot_avx2 {
+  static __m256i dot(__m256i acc, __m256i a_u8, __m256i w_s8) {
+    const __m256i p16 = _mm256_maddubs_epi16(a_u8, w_s8);
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
   }
-  static constexpr bool k_wide_weights = false;
 };
+using V = v256<dot_avx2>;
 
 bool supports(ggml_type t) { return layout_of(t).blk != 0 && t != ggml_type::q8_0; }
 
-const isa_kernels k_table{isa::avx2, v256::L, supports, pack_act_impl<v256::L>, unpack_impl, compute_impl<v256>};
+const isa_kernels k_table{isa::avx2, V::L, supports, pack_act_impl<V::L>, unpack_impl, compute_impl<V>};
 
 }  // namespace
 

@@ -1,32 +1,21 @@
 // The int8 GEMM on AVX-VNNI (the VEX-encoded 256-bit vpdpbusd of Alder Lake and later, Zen 5): 8 tokens
 // per ymm, one vpdpbusd per 4 weights of a row.
-#include <immintrin.h>
-
 #include "kernels/qgemm/qgemm_impl.hpp"
+#include "kernels/qgemm/qgemm_vec256.hpp"
 
 namespace dianoia::detail::qgemm {
 namespace {
 
-struct v256_vnni {
-  static constexpr int L = 8;
-  using vi = __m256i;
-  using vf = __m256;
-  static vf zero_f() { return _mm256_setzero_ps(); }
-  static vi set1_i(int32_t v) { return _mm256_set1_epi32(v); }
-  static vf set1_f(float v) { return _mm256_set1_ps(v); }
-  static vi load_i(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-  static vf load_f(const float* p) { return _mm256_loadu_ps(p); }
-  static void store_f(float* p, vf v) { _mm256_storeu_ps(p, v); }
-  static vf cvt(vi v) { return _mm256_cvtepi32_ps(v); }
-  static vf fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
-  static vi dot(vi acc, vi a_u8, vi w_s8) { return _mm256_dpbusd_avx_epi32(acc, a_u8, w_s8); }
-  static constexpr bool k_wide_weights = true;
+struct dot_vnni256 {
+  static __m256i dot(__m256i acc, __m256i a_u8, __m256i w_s8) {
+    return _mm256_dpbusd_avx_epi32(acc, a_u8, w_s8);
+  }
 };
+using V = v256<dot_vnni256>;
 
 bool supports(ggml_type t) { return layout_of(t).blk != 0; }
 
-const isa_kernels k_table{isa::avx_vnni, v256_vnni::L, supports, pack_act_impl<v256_vnni::L>, unpack_impl,
-                          compute_impl<v256_vnni>};
+const isa_kernels k_table{isa::avx_vnni, V::L, supports, pack_act_impl<V::L>, unpack_impl, compute_impl<V>};
 
 }  // namespace
 

@@ -3,9 +3,9 @@
 // purpose: each instruction-set file gets its own copy, so the linker can never hand an AVX-512 body of
 // a shared inline function to a caller on an AVX2-only CPU. Include this only from those files.
 //
-// A policy V provides: L (lanes = tokens per vector), vi/vf (int32 and float vectors), and
-//   zero_f, set1_i, set1_f, load_i, load_f, store_f, cvt, fma, dot (acc + sum of 4 u8*s8 products per lane),
-//   k_wide_weights (false: the dot saturates for weights beyond +-64, so Q8_0 is not taken).
+// A policy V (qgemm_vec256.hpp / qgemm_vec512.hpp) provides: L (lanes = tokens per vector), vi/vf (int32
+// and float vectors), and zero_f, set1_i, set1_f, load_i, load_f, store_f, cvt, fma, dot (acc + the sum
+// of 4 u8*s8 products per lane).
 //
 // Layouts (see qgemm.hpp for why):
 //   activations, per group of L tokens, per block of blk elements:
