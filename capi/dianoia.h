@@ -453,9 +453,14 @@ DIANOIA_API dianoia_status dianoia_session_get_tokens(const dianoia_session* ses
 typedef bool (*dianoia_extract_fn)(const char* content, size_t content_len, const char** answer, size_t* answer_len,
                                    void* user_data);
 
-/* Self-consistency: n_samples replies to one conversation. The prompt is evaluated once and every sample
- * decodes from its KV cache in turn (one copy of the prompt's cache, whatever n); sample i uses seed
- * params->seed + i. Events of sample i carry sample_index = i (each ends with its DONE). Then one VOTE
+/* Self-consistency: n_samples replies to one conversation. The prompt is evaluated once (one copy of its
+ * KV cache, whatever n); samples are decoded several per forward pass where the model supports it (each
+ * holding its own KV for the positions after the prompt meanwhile; as many as fit in the session's
+ * context), else one after another, and their events arrive as if one after another either way. Sample
+ * i uses seed params->seed + i and gives the same text as a single generation with that seed. Events of
+ * sample i carry sample_index = i (each ends with its DONE; a DONE's generate_seconds is the wall time of
+ * the group it was decoded in). dianoia_session_cancel ends every started sample with
+ * DIANOIA_STOP_CANCELLED. Then one VOTE
  * event: each sample's answer is extracted by `extract` (NULL: the content of the last \boxed{...}, else
  * the last number in the answer) and majority-voted. n_samples in [1, 1024]. */
 DIANOIA_API dianoia_status dianoia_session_chat_samples(dianoia_session* session, const dianoia_chat_message* messages,

@@ -12,6 +12,8 @@ namespace dianoia::detail::attn {
 namespace avx2 {
 void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
                 float* scratch, float* out);
+void attend_f16_runs(const float* q, std::span<const kv_run<fp16_t>> runs, int64_t stride, int64_t hd, float scale,
+                     float* scratch, float* out);
 void attend_f16_tiled(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
                       float scale, float* scratch, float* out);
 void attend_block_f16(const block_queries& bq, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t hd,
@@ -53,18 +55,21 @@ inline float widen(float x) { return x; }
 inline float widen(fp16_t x) { return fp16_to_f32(x); }
 
 // Plain softmax attention in f32 with a double sum, over an f32 or f16 cache (f16 values widened
-// exactly): the one arithmetic attend_f32 and attend_f16_f32 share.
+// exactly): the one arithmetic attend_f32 and attend_f16_f32 share. The keys of the runs are scored
+// in order into one row of scores, so any split of a run gives the same bits.
 template <typename T>
-void attend_exact(const float* q, const T* k, const T* v, int64_t stride, int64_t len, int64_t hd, float scale,
+void attend_exact(const float* q, std::span<const kv_run<T>> runs, int64_t stride, int64_t hd, float scale,
                   float* scores, float* out) {
   float mx = -INFINITY;
-  for (int64_t p = 0; p < len; ++p) {
-    const T* kr = k + p * stride;
-    float dot = 0.0f;
-    for (int64_t j = 0; j < hd; ++j) dot += q[j] * widen(kr[j]);
-    scores[p] = dot * scale;
-    mx = std::fmax(mx, scores[p]);
-  }
+  int64_t len = 0;
+  for (const kv_run<T>& r : runs)
+    for (int64_t p = 0; p < r.len; ++p, ++len) {
+      const T* kr = r.k + p * stride;
+      float dot = 0.0f;
+      for (int64_t j = 0; j < hd; ++j) dot += q[j] * widen(kr[j]);
+      scores[len] = dot * scale;
+      mx = std::fmax(mx, scores[len]);
+    }
   double sum = 0.0;
   for (int64_t p = 0; p < len; ++p) {
     scores[p] = std::exp(scores[p] - mx);
@@ -72,11 +77,20 @@ void attend_exact(const float* q, const T* k, const T* v, int64_t stride, int64_
   }
   const float inv = static_cast<float>(1.0 / sum);
   for (int64_t j = 0; j < hd; ++j) out[j] = 0.0f;
-  for (int64_t p = 0; p < len; ++p) {
-    const float a = scores[p] * inv;
-    const T* vr = v + p * stride;
-    for (int64_t j = 0; j < hd; ++j) out[j] += a * widen(vr[j]);
-  }
+  const float* a = scores;
+  for (const kv_run<T>& r : runs)
+    for (int64_t p = 0; p < r.len; ++p) {
+      const float w = *a++ * inv;
+      const T* vr = r.v + p * stride;
+      for (int64_t j = 0; j < hd; ++j) out[j] += w * widen(vr[j]);
+    }
+}
+
+template <typename T>
+void attend_exact(const float* q, const T* k, const T* v, int64_t stride, int64_t len, int64_t hd, float scale,
+                  float* scores, float* out) {
+  const kv_run<T> run{k, v, len};
+  attend_exact(q, std::span<const kv_run<T>>(&run, 1), stride, hd, scale, scores, out);
 }
 
 }  // namespace
@@ -91,23 +105,32 @@ void attend_f16_f32(const float* q, const fp16_t* k, const fp16_t* v, int64_t st
   attend_exact(q, k, v, stride, len, hd, scale, scores, out);
 }
 
+void attend_f32_runs(const float* q, std::span<const kv_run<float>> runs, int64_t stride, int64_t hd, float scale,
+                     float* scores, float* out) {
+  attend_exact(q, runs, stride, hd, scale, scores, out);
+}
+
 void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
                 float* scratch, float* out) {
   if (hd % 32 == 0 && cpu_has_avx2()) return avx2::attend_f16(q, k, v, stride, len, hd, scale, scratch, out);
   attend_f16_ref(q, k, v, stride, len, hd, scale, scratch, out);
 }
 
-void attend_f16_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
-                    float scale, float* scratch, float* out) {
-  float* q16 = scratch;       // q rounded through half, as the f16 dot product consumes it
-  float* acc = scratch + hd;  // the f16 accumulator, held as floats that are always exact halves
-  for (int64_t j = 0; j < hd; ++j) {
-    q16[j] = fp16_to_f32(f32_to_fp16(q[j]));
-    acc[j] = 0.0f;
-  }
-  float S = 0.0f, M = -INFINITY;
-  for (int64_t p = 0; p < len; ++p) {
-    const float s = dot_f16_ggml(k + p * stride, q16, hd) * scale;
+void attend_f16_runs(const float* q, std::span<const kv_run<fp16_t>> runs, int64_t stride, int64_t hd, float scale,
+                     float* scratch, float* out) {
+  if (hd % 32 == 0 && cpu_has_avx2()) return avx2::attend_f16_runs(q, runs, stride, hd, scale, scratch, out);
+  attend_f16_runs_ref(q, runs, stride, hd, scale, scratch, out);
+}
+
+namespace {
+
+// llama.cpp's one-query online softmax, continued over one more run of keys: S and M are the running
+// sum and max, acc[hd] the f16 accumulator (floats that are always exact halves), q16 the rounded query.
+void f16_online_run(const float* q16, const kv_run<fp16_t>& r, int64_t stride, int64_t hd, float scale, float& S_io,
+                    float& M_io, float* acc) {
+  float S = S_io, M = M_io;  // locals: the chain through S stays in a register
+  for (int64_t p = 0; p < r.len; ++p) {
+    const float s = dot_f16_ggml(r.k + p * stride, q16, hd) * scale;
     float ms = 1.0f, vs = 1.0f;
     if (s > M) {
       ms = std::exp(M - s);
@@ -116,10 +139,32 @@ void attend_f16_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t st
     } else {
       vs = std::exp(s - M);
     }
-    const fp16_t* vr = v + p * stride;
+    const fp16_t* vr = r.v + p * stride;
     for (int64_t j = 0; j < hd; ++j) acc[j] = fp16_to_f32(f32_to_fp16(std::fma(fp16_to_f32(vr[j]), vs, acc[j])));
     S = std::fma(S, ms, vs);  // llama.cpp fuses S*ms + vs (one vfmadd in its build)
   }
+  S_io = S;
+  M_io = M;
+}
+
+}  // namespace
+
+void attend_f16_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
+                    float scale, float* scratch, float* out) {
+  const kv_run<fp16_t> run{k, v, len};
+  attend_f16_runs_ref(q, std::span<const kv_run<fp16_t>>(&run, 1), stride, hd, scale, scratch, out);
+}
+
+void attend_f16_runs_ref(const float* q, std::span<const kv_run<fp16_t>> runs, int64_t stride, int64_t hd,
+                         float scale, float* scratch, float* out) {
+  float* q16 = scratch;       // q rounded through half, as the f16 dot product consumes it
+  float* acc = scratch + hd;  // the f16 accumulator
+  for (int64_t j = 0; j < hd; ++j) {
+    q16[j] = fp16_to_f32(f32_to_fp16(q[j]));
+    acc[j] = 0.0f;
+  }
+  float S = 0.0f, M = -INFINITY;
+  for (const kv_run<fp16_t>& r : runs) f16_online_run(q16, r, stride, hd, scale, S, M, acc);
   const float inv = S == 0.0f ? 0.0f : 1.0f / S;
   for (int64_t j = 0; j < hd; ++j) out[j] = acc[j] * inv;
 }

@@ -1,6 +1,7 @@
 // Attention of one query head over a KV cache, for the two cache types.
 #pragma once
 #include <cstdint>
+#include <span>
 
 #include "kernels/quant/fp16.hpp"
 
@@ -18,6 +19,26 @@ void attend_f32(const float* q, const float* k, const float* v, int64_t stride, 
 // softmax whose V accumulator is kept in f16. scratch needs 2*hd floats.
 void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
                 float* scratch, float* out);
+
+// Keys and values of `len` consecutive cached positions (one KV head's slice of each row; rows `stride`
+// elements apart, as above).
+template <class T>
+struct kv_run {
+  const T* k;
+  const T* v;
+  int64_t len;
+};
+
+// attend_f32 and attend_f16 over several runs of the cache, the keys of each run after those of the runs
+// before it: bit for bit what one run holding them all in that order gives (a sequence that shares its
+// prompt's positions with others and keeps its own positions apart). scores needs the total length;
+// scratch 2*hd floats.
+void attend_f32_runs(const float* q, std::span<const kv_run<float>> runs, int64_t stride, int64_t hd, float scale,
+                     float* scores, float* out);
+void attend_f16_runs(const float* q, std::span<const kv_run<fp16_t>> runs, int64_t stride, int64_t hd, float scale,
+                     float* scratch, float* out);
+void attend_f16_runs_ref(const float* q, std::span<const kv_run<fp16_t>> runs, int64_t stride, int64_t hd,
+                         float scale, float* scratch, float* out);
 
 // Over an f16 cache with f32 arithmetic throughout (unrounded q, f32 dots, two-pass softmax summed in
 // double, f32 accumulator): the prompt-batch path, as llama.cpp's tiled kernel for large batches is.

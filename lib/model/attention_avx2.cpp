@@ -39,17 +39,15 @@ inline float dot_f16(const fp16_t* k, const float* q, int64_t hd) {
 
 }  // namespace
 
-void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
-                float* scratch, float* out) {
-  float* q16 = scratch;
-  float* acc = scratch + hd;
-  for (int64_t j = 0; j < hd; j += 8) {
-    _mm256_storeu_ps(q16 + j, round_f16(_mm256_loadu_ps(q + j)));
-    _mm256_storeu_ps(acc + j, _mm256_setzero_ps());
-  }
-  float S = 0.0f, M = -INFINITY;
-  for (int64_t p = 0; p < len; ++p) {
-    const float s = dot_f16(k + p * stride, q16, hd) * scale;
+namespace {
+
+// The online softmax of attend_f16 continued over one more run of keys (S, M: running sum and max;
+// acc[hd]: the f16 accumulator; q16: the rounded query).
+inline void f16_online_run(const float* q16, const kv_run<fp16_t>& r, int64_t stride, int64_t hd, float scale,
+                           float& S_io, float& M_io, float* acc) {
+  float S = S_io, M = M_io;  // locals: the chain through S stays in a register
+  for (int64_t p = 0; p < r.len; ++p) {
+    const float s = dot_f16(r.k + p * stride, q16, hd) * scale;
     float ms = 1.0f, vs = 1.0f;
     if (s > M) {
       ms = std::exp(M - s);
@@ -59,15 +57,37 @@ void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride
     } else {
       vs = std::exp(s - M);
     }
-    const fp16_t* vr = v + p * stride;
+    const fp16_t* vr = r.v + p * stride;
     const __m256 w = _mm256_set1_ps(vs);
     for (int64_t j = 0; j < hd; j += 8)
       _mm256_storeu_ps(acc + j, round_f16(_mm256_fmadd_ps(load_f16(vr + j), w, _mm256_loadu_ps(acc + j))));
     S = std::fma(S, ms, vs);  // llama.cpp fuses S*ms + vs (one vfmadd in its build)
   }
+  S_io = S;
+  M_io = M;
+}
+
+}  // namespace
+
+void attend_f16_runs(const float* q, std::span<const kv_run<fp16_t>> runs, int64_t stride, int64_t hd, float scale,
+                     float* scratch, float* out) {
+  float* q16 = scratch;
+  float* acc = scratch + hd;
+  for (int64_t j = 0; j < hd; j += 8) {
+    _mm256_storeu_ps(q16 + j, round_f16(_mm256_loadu_ps(q + j)));
+    _mm256_storeu_ps(acc + j, _mm256_setzero_ps());
+  }
+  float S = 0.0f, M = -INFINITY;
+  for (const kv_run<fp16_t>& r : runs) f16_online_run(q16, r, stride, hd, scale, S, M, acc);
   const float inv = S == 0.0f ? 0.0f : 1.0f / S;
   const __m256 iv = _mm256_set1_ps(inv);
   for (int64_t j = 0; j < hd; j += 8) _mm256_storeu_ps(out + j, _mm256_mul_ps(_mm256_loadu_ps(acc + j), iv));
+}
+
+void attend_f16(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd, float scale,
+                float* scratch, float* out) {
+  const kv_run<fp16_t> run{k, v, len};
+  avx2::attend_f16_runs(q, std::span<const kv_run<fp16_t>>(&run, 1), stride, hd, scale, scratch, out);
 }
 
 // hd % 8 == 0 (checked by the caller). The key tile is transposed to f32 [hd][64] so that eight keys'

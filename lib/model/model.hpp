@@ -100,6 +100,14 @@ class forward_state {
   virtual void kv_load(uint32_t n, const uint8_t* in);
 };
 
+// One token of a step over several sequences (model::forward_batch).
+struct seq_token {
+  int32_t id;
+  uint32_t seq;  // which sequence, < the n_seq of begin_sequences
+  uint32_t pos;  // its position in that sequence: RoPE, and it attends to positions [0, pos] of it
+  bool logits;   // write its logits
+};
+
 class model {
  public:
   virtual ~model() = default;
@@ -115,6 +123,22 @@ class model {
   // error(invalid_argument) for a token id outside the vocabulary.
   virtual void forward(forward_state& st, std::span<const int32_t> tokens, uint32_t pos, float* logits,
                        bool all_logits) const = 0;
+
+  // Several sequences that continue one prompt (self-consistency samples): positions [0, n_shared) of
+  // the state's cache, filled by forward(), belong to every sequence, and each of n_seq sequences keeps
+  // its own positions [n_shared, n_ctx) apart from the others' (reserved, not committed, until written).
+  // The shared positions must stay as they are until end_sequences. Defaults: error(unsupported) (test
+  // doubles; the runtime then decodes samples one after another); error(out_of_memory) when the address
+  // space cannot be reserved.
+  virtual void begin_sequences(forward_state& st, uint32_t n_shared, uint32_t n_seq) const;
+  // Evaluates every token at its position of its sequence, in one pass over the weights for all of
+  // them. Sequence s must hold its positions [n_shared, pos) already (from earlier calls, or from entries
+  // before this one). Writes n_vocab logits for each entry that asks for them, in entry order. Throws
+  // error(context_full) past n_ctx, error(invalid_argument) for a bad id, sequence or position.
+  virtual void forward_batch(forward_state& st, std::span<const seq_token> tokens, float* logits) const;
+  // Ends the sequences. keep < n_seq: that sequence's first n_keep own positions are copied to positions
+  // [n_shared, n_shared + n_keep) of the shared cache, so that forward() can continue it. Never throws.
+  virtual void end_sequences(forward_state& st, uint32_t keep, uint32_t n_keep) const noexcept;
 };
 
 }  // namespace dianoia::detail

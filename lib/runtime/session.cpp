@@ -6,8 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/utf8.hpp"
-#include "runtime/stop_strings.hpp"
-#include "tokenizer/vocab.hpp"
+#include "runtime/decode_loop.hpp"
 
 namespace dianoia::detail {
 
@@ -140,170 +139,25 @@ std::vector<generation_stats> session::generate_samples(std::span<const int32_t>
   const auto t0 = std::chrono::steady_clock::now();
   const uint32_t reused = prefill(p.prompt);
   const double prompt_seconds = seconds_since(t0);
-  const std::vector<float> prompt_logits = logits_;
   const uint32_t n_prompt = n_past_;
-  std::vector<generation_stats> out;
-  for (uint32_t i = 0; i < n; ++i) {
-    // Rewind to the end of the prompt: later positions of the cache are simply overwritten.
-    logits_ = prompt_logits;
-    n_past_ = n_prompt;
-    history_.resize(n_prompt);
-    generate_options o = opt;
-    o.sampling.seed = opt.sampling.seed + i;
-    sampler smp = make_sampler(o.sampling, p.prompt);
-    auto st = decode(p, o, smp, [&](channel ch, std::string_view t) { return sink(i, ch, t); }, {});
-    st.prompt_reused = i == 0 ? reused : n_prompt;
-    st.prompt_seconds = i == 0 ? prompt_seconds : 0;
-    out.push_back(std::move(st));
-    if (out.back().stop == stop_reason::cancelled) break;
+  const uint32_t group = lockstep_group(n, opt);
+  auto out = group > 1 ? samples_in_lockstep(p, n, group, opt, sink) : samples_one_by_one(p, n, opt, sink);
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].prompt_reused = i == 0 ? reused : n_prompt;
+    out[i].prompt_seconds = i == 0 ? prompt_seconds : 0;
   }
   return out;
 }
 
 generation_stats session::decode(const prepared& p, const generate_options& opt, sampler& smp, const text_sink& sink,
                                  const token_sink& tokens) {
-  generation_stats st;
-  st.prompt_tokens = static_cast<uint32_t>(p.prompt.size());
-  const auto t0 = std::chrono::steady_clock::now();
-  const bool split = p.split;
-  reasoning_parser parser(opt.open_tag, opt.close_tag, p.in_thought, split);
-  stop_matcher stops(opt.stop);
-  std::vector<text_event> events;
-  std::vector<token_logprob> top_buf(static_cast<size_t>(std::max(opt.logprobs, 0)));
-  std::span<const token_logprob> top;
-  std::string released;
-  bool sink_ok = true;
-  auto emit = [&] {
-    for (auto& e : events)
-      if (sink_ok && !e.text.empty()) sink_ok = sink(e.ch, e.text);
-    events.clear();
-  };
-  auto tell = [&](int32_t id, channel ch, bool is_tag, bool injected, std::string_view piece, double lp) {
-    if (tokens && sink_ok) sink_ok = tokens(token_event{id, ch, is_tag, injected, piece, lp, top});
-  };
-  // Feeds runtime text into the context (and the parser when shown). Returns why generation must stop
-  // (context full, or the host's callback said so), or none.
-  auto inject = [&](const std::string& text, bool show) {
-    if (text.empty()) return sink_ok ? stop_reason::none : stop_reason::callback;
-    const auto ids = tok_.encode(text, false, true);
-    if (ids.empty()) return sink_ok ? stop_reason::none : stop_reason::callback;
-    if (n_past_ + ids.size() >= state_->n_ctx()) return stop_reason::context_full;
-    // Held text of a would-be stop string is ordinary text now that the stream is interrupted.
-    if (show) {
-      parser.feed(stops.flush(), events);
-      parser.feed(text, events);
-    }
-    top = {};
-    for (int32_t id : ids) tell(id, parser.state(), false, true, tok_.token_bytes(id, false), 0.0f);
-    emit();
-    for (int32_t id : ids) smp.accept(id);
+  const decode_env env{tok_, eog_ids_, state_->n_ctx(), cancel_};
+  decode_loop loop(env, {p.prompt, p.split, p.in_thought}, opt, smp, sink, tokens, history_);
+  for (auto ids = loop.step(logits_); !ids.empty(); ids = loop.step(logits_)) {
     net_.forward(*state_, ids, n_past_, logits_.data(), false);
     n_past_ += static_cast<uint32_t>(ids.size());
-    history_.insert(history_.end(), ids.begin(), ids.end());
-    st.injected_tokens += static_cast<uint32_t>(ids.size());
-    return sink_ok ? stop_reason::none : stop_reason::callback;
-  };
-  const std::string close_text = opt.budget_close_text.empty() ? "\n" + opt.close_tag + "\n\n" : opt.budget_close_text;
-  const std::string_view open_tag = opt.open_tag, close_tag = opt.close_tag;
-  const auto close_id = tok_.find(close_tag);
-  // Does sampling `piece` try to end the thought? The close tag as a token, or the start of a textual one.
-  auto closes_thought = [&](int32_t id, std::string_view piece) {
-    if (close_id && id == *close_id) return true;
-    std::string_view tp = piece;
-    while (!tp.empty() && is_space(tp.front())) tp.remove_prefix(1);
-    if (tp.empty()) return false;
-    return piece.find(close_tag) != std::string_view::npos || (tp.size() >= 2 && close_tag.starts_with(tp));
-  };
-
-  // SentencePiece vocabularies mark word starts with a space; the word right after BOS has no space
-  // before it in the text (HF and run.c drop it the same way when decoding).
-  bool strip_space = tok_.vocab().model == vocab_model::spm && tok_.vocab().add_space_prefix &&
-                     p.prompt.back() == tok_.bos();
-  uint32_t n_gen = 0;
-  for (;;) {
-    if (cancel_.load(std::memory_order_relaxed)) {
-      st.stop = stop_reason::cancelled;
-      break;
-    }
-    const bool thinking = split && parser.state() == channel::reasoning;
-    if (thinking && opt.max_reasoning_tokens >= 0 &&
-        st.reasoning_tokens >= static_cast<uint32_t>(opt.max_reasoning_tokens)) {
-      // Budget spent: let the model wrap up in words of ours, close the thought for it, let it answer.
-      if ((st.stop = inject(opt.wrap_up_text, true)) != stop_reason::none) break;
-      parser.feed(stops.flush(), events);
-      parser.force_close(events);
-      emit();
-      if ((st.stop = inject(close_text, false)) != stop_reason::none) break;
-      continue;
-    }
-    if (opt.ignore_eos)
-      for (int32_t e : eog_ids_) logits_[e] = -INFINITY;
-    // Hugging Face pads embeddings past the tokenizer's last id: those rows are not tokens.
-    for (size_t i = static_cast<size_t>(tok_.n_vocab()); i < logits_.size(); ++i) logits_[i] = -INFINITY;
-    const int32_t id = smp.sample(logits_);
-    std::string piece = tok_.token_bytes(id, false);
-    if (thinking && st.reasoning_tokens < static_cast<uint32_t>(opt.min_reasoning_tokens) &&
-        (tok_.is_eog(id) || closes_thought(id, piece))) {
-      // Too early to stop thinking: replace the attempt with a continuation word (s1 budget forcing).
-      if ((st.stop = inject(opt.continue_text, true)) != stop_reason::none) break;
-      continue;
-    }
-    if (tok_.is_eog(id)) {
-      st.stop = stop_reason::eos;
-      break;
-    }
-    if (strip_space && !piece.empty()) {
-      if (piece[0] == ' ') piece.erase(0, 1);
-      strip_space = false;
-    }
-    double lp = 0;
-    if (opt.logprobs >= 0) {
-      const auto r = raw_logprobs(logits_, id, top_buf);
-      lp = r.chosen;
-      top = std::span<const token_logprob>(top_buf.data(), r.n_top);
-    }
-    const bool hit = stops.feed(piece, released);
-    const channel before = parser.state();
-    parser.feed(released, events);
-    // A token that is exactly a tag belongs to neither channel.
-    const std::string_view tp = trim(piece);
-    const bool is_tag = split && (tp == open_tag || tp == close_tag);
-    if (!is_tag) {
-      if (before == channel::reasoning && split)
-        ++st.reasoning_tokens;
-      else
-        ++st.content_tokens;
-    }
-    tell(id, before, is_tag, false, piece, lp);
-    emit();
-    history_.push_back(id);
-    ++n_gen;
-    if (hit) {
-      st.stop = stop_reason::stop_string;
-      st.stop_string = stops.matched();
-      break;
-    }
-    if (!sink_ok) {
-      st.stop = stop_reason::callback;
-      break;
-    }
-    if (opt.max_tokens > 0 && n_gen >= static_cast<uint32_t>(opt.max_tokens)) {
-      st.stop = stop_reason::max_tokens;
-      break;
-    }
-    if (n_past_ >= state_->n_ctx()) {
-      st.stop = stop_reason::context_full;
-      break;
-    }
-    const int32_t one[1] = {id};
-    net_.forward(*state_, one, n_past_, logits_.data(), false);
-    ++n_past_;
   }
-  if (st.stop != stop_reason::stop_string) parser.feed(stops.flush(), events);
-  parser.finish(events);
-  emit();
-  st.generate_seconds = seconds_since(t0);
-  return st;
+  return loop.stats();
 }
 
 std::vector<float> session::eval_logits(std::span<const int32_t> tokens, size_t n_logits) {

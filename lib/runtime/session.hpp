@@ -94,10 +94,15 @@ class session {
   generation_stats generate(std::span<const int32_t> prompt, const generate_options& opt, const text_sink& sink,
                             bool allow_auto_reasoning = true, const token_sink& tokens = {});
 
-  // n samples of one prompt. The prompt is evaluated once; each sample then decodes from the prompt's
-  // KV cache, overwriting the positions after it, so only one copy of the prompt's cache ever exists.
-  // Sample i draws with seed opt.sampling.seed + i. sink(i, ...) receives sample i's text; samples run
-  // one after another, in order. After the call the cache holds the prompt and the last sample.
+  // n samples of one prompt. The prompt is evaluated once and only one copy of its KV cache ever exists.
+  // Sample i draws with seed opt.sampling.seed + i. When the model can (model::begin_sequences), samples
+  // decode in groups, one forward pass per step for the whole group, each sample's own positions kept
+  // apart after the shared prompt (a group is as many samples as the context holds at max_tokens each,
+  // at most 32); otherwise one after another, each overwriting the positions after the prompt.
+  // Either way sink(i, ...) receives the samples' text as if they ran one after another, in order: the
+  // first unfinished sample streams, later ones are held until it is done. A sink that returns false
+  // ends that sample (with the counts as of that text); cancel() ends them all. After the call the
+  // cache holds the prompt and the last sample.
   using sample_sink = std::function<bool(uint32_t, channel, std::string_view)>;
   std::vector<generation_stats> generate_samples(std::span<const int32_t> prompt, uint32_t n,
                                                  const generate_options& opt, const sample_sink& sink,
@@ -133,6 +138,13 @@ class session {
   uint32_t prefill(const std::vector<int32_t>& prompt);
   generation_stats decode(const prepared& p, const generate_options& opt, sampler& smp, const text_sink& sink,
                           const token_sink& tokens);
+  // generate_samples after the prompt: how many samples may share a step (1: one after another), then
+  // the two ways of decoding them (lib/runtime/samples.cpp).
+  uint32_t lockstep_group(uint32_t n, const generate_options& opt) const;
+  std::vector<generation_stats> samples_one_by_one(const prepared& p, uint32_t n, const generate_options& opt,
+                                                   const sample_sink& sink);
+  std::vector<generation_stats> samples_in_lockstep(const prepared& p, uint32_t n, uint32_t group,
+                                                    const generate_options& opt, const sample_sink& sink);
   bool prompt_opens_thought(std::span<const int32_t> prompt, const std::string& open_tag) const;
   // The sampler for one generation: the context window for penalties, token texts for DRY, and the
   // prompt in the penalty history when asked.

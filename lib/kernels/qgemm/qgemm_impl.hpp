@@ -175,9 +175,12 @@ inline void decode_q4_1(const void* src, block_out o) {
   o.scale[0] = h2f(b->d);
   o.min[0] = h2f(b->m);
 }
+// In registers throughout: storing the nibbles in two halves and reloading them as one 32-byte vector
+// defeats store forwarding (a third of the unpack time on Q5_0 in a profile).
 inline void decode_q5(const uint8_t* qs, const uint8_t* qh, int8_t offset, int8_t* out) {
-  nibbles16(qs, 0, out);
-  const __m256i q = _mm256_or_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(out)), fifth_bits(qh));
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)), m = _mm_set1_epi8(15);
+  const __m256i nib = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+  const __m256i q = _mm256_or_si256(nib, fifth_bits(qh));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_sub_epi8(q, _mm256_set1_epi8(offset)));
 }
 inline void decode_q5_0(const void* src, block_out o) {

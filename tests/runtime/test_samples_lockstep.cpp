@@ -1,0 +1,275 @@
+// n samples in lockstep (one forward_batch per step for a group of samples) against the same samples
+// decoded one after another, on stories260K (F32 weights): the same text, counts and stop reasons per
+// sample, delivered in the same order; budgets, stop strings, refusals and cancellation included.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "runtime/loaded_model.hpp"
+#include "runtime/scripted_model.hpp"
+#include "runtime/session.hpp"
+#include "test_support.hpp"
+
+using namespace dianoia::detail;
+
+namespace {
+
+const loaded_model& stories() {
+  static const auto m = loaded_model::load(dianoia::test::data_dir() + "/models/stories260K/stories260K.gguf", {});
+  return *m;
+}
+
+// The model, with its batch interface hidden (samples then run one after another) or counted.
+class probe final : public model {
+ public:
+  probe(const model& m, bool batches) : m_(m), batches_(batches) {}
+  mutable uint32_t groups = 0, steps = 0;
+
+  const hparams& hp() const override { return m_.hp(); }
+  std::unique_ptr<forward_state> new_state(uint32_t n_ctx, int n_threads, bool f32_kv) const override {
+    return m_.new_state(n_ctx, n_threads, f32_kv);
+  }
+  void forward(forward_state& st, std::span<const int32_t> t, uint32_t pos, float* l, bool all) const override {
+    m_.forward(st, t, pos, l, all);
+  }
+  void begin_sequences(forward_state& st, uint32_t n_shared, uint32_t n_seq) const override {
+    if (!batches_) return model::begin_sequences(st, n_shared, n_seq);  // error(unsupported)
+    ++groups;
+    m_.begin_sequences(st, n_shared, n_seq);
+  }
+  void forward_batch(forward_state& st, std::span<const seq_token> t, float* l) const override {
+    ++steps;
+    m_.forward_batch(st, t, l);
+  }
+  void end_sequences(forward_state& st, uint32_t keep, uint32_t n_keep) const noexcept override {
+    m_.end_sequences(st, keep, n_keep);
+  }
+
+ private:
+  const model& m_;
+  bool batches_;
+};
+
+struct samples_run {
+  std::vector<std::string> text;  // per sample: "R:" reasoning / "C:" content chunks as delivered
+  std::vector<uint32_t> order;    // the sample of each chunk, in delivery order
+  std::vector<generation_stats> stats;
+  std::vector<int32_t> tokens;    // session::tokens() afterwards
+  uint32_t n_cached = 0;
+  uint32_t groups = 0, steps = 0;
+};
+
+// Decides, per chunk, whether the host accepts it (and may act on the session).
+using host_rule = std::function<bool(session&, uint32_t sample, size_t chunk)>;
+
+samples_run run_samples(bool lockstep, uint32_t n, const generate_options& opt, const std::string& prompt_text,
+                        bool f32_kv = true, uint32_t n_ctx = 512, const host_rule& rule = {}) {
+  const auto& m = stories();
+  probe net(m.net(), lockstep);
+  session s(net, m.tok(), n_ctx, 2, f32_kv);
+  auto prompt = m.tok().encode(prompt_text, false, false);
+  prompt.insert(prompt.begin(), m.tok().bos());
+  samples_run r;
+  r.text.resize(n);
+  std::vector<size_t> chunks(n, 0);
+  r.stats = s.generate_samples(prompt, n, opt, [&](uint32_t i, channel ch, std::string_view t) {
+    r.order.push_back(i);
+    r.text.at(i) += (ch == channel::reasoning ? "R:" : "C:") + std::string(t) + "|";
+    return rule ? rule(s, i, chunks[i]++) : true;
+  });
+  r.tokens = s.tokens();
+  r.n_cached = s.n_cached();
+  r.groups = net.groups;
+  r.steps = net.steps;
+  return r;
+}
+
+generate_options sampling(uint64_t seed, int32_t max_tokens) {
+  generate_options o;
+  o.max_tokens = max_tokens;
+  o.reasoning = reasoning_mode::off;
+  o.sampling.temperature = 0.8f;
+  o.sampling.seed = seed;
+  return o;
+}
+
+void check_same(const samples_run& a, const samples_run& b) {
+  REQUIRE(a.stats.size() == b.stats.size());
+  for (size_t i = 0; i < a.stats.size(); ++i) {
+    CAPTURE(i);
+    CHECK(a.text[i] == b.text[i]);
+    CHECK(a.stats[i].stop == b.stats[i].stop);
+    CHECK(a.stats[i].stop_string == b.stats[i].stop_string);
+    CHECK(a.stats[i].reasoning_tokens == b.stats[i].reasoning_tokens);
+    CHECK(a.stats[i].content_tokens == b.stats[i].content_tokens);
+    CHECK(a.stats[i].injected_tokens == b.stats[i].injected_tokens);
+    CHECK(a.stats[i].prompt_tokens == b.stats[i].prompt_tokens);
+    CHECK(a.stats[i].prompt_reused == b.stats[i].prompt_reused);
+  }
+  CHECK(a.order == b.order);
+  CHECK(std::is_sorted(a.order.begin(), a.order.end()));
+  CHECK(a.tokens == b.tokens);
+  CHECK(a.n_cached == b.n_cached);
+}
+
+}  // namespace
+
+// oneDNN's sgemm gives these F32 weights the same bits for one row or several (tests/model/
+// test_sequences.cpp), and the attention kernels continue over a sequence's own positions exactly, so
+// sampling (temperature 0.8, consecutive seeds) draws the same tokens in both ways.
+TEST_CASE("samples in lockstep: each sample's text is that of decoding it alone (stories260K)") {
+  for (bool f32_kv : {true, false}) {
+    CAPTURE(f32_kv);
+    const auto opt = sampling(42, 40);
+    const auto alone = run_samples(false, 6, opt, "Once upon a time", f32_kv);
+    const auto together = run_samples(true, 6, opt, "Once upon a time", f32_kv);
+    check_same(alone, together);
+    CHECK(alone.groups == 0);
+    CHECK(together.groups == 1);
+    CHECK(together.steps <= 40);  // one pass per step for the whole group
+    int distinct = 0;
+    for (size_t i = 1; i < alone.text.size(); ++i) distinct += alone.text[i] != alone.text[0];
+    CHECK(distinct >= 3);
+    CHECK(alone.tokens.size() > 1);
+  }
+}
+
+TEST_CASE("samples in lockstep: samples stop at different times and leave the batch") {
+  auto opt = sampling(7, 60);
+  opt.stop = {"."};  // each story's first sentence, of its own length
+  const auto alone = run_samples(false, 8, opt, "Once upon a time");
+  const auto together = run_samples(true, 8, opt, "Once upon a time");
+  check_same(alone, together);
+  std::vector<uint32_t> lengths;
+  for (const auto& st : alone.stats) lengths.push_back(st.content_tokens);
+  std::sort(lengths.begin(), lengths.end());
+  CHECK(lengths.front() < lengths.back());
+  CHECK(std::count_if(alone.stats.begin(), alone.stats.end(),
+                      [](const generation_stats& s) { return s.stop == stop_reason::stop_string; }) >= 4);
+  // A step evaluates only the samples still running: the last step is the longest sample's.
+  CHECK(together.steps < 60);
+}
+
+TEST_CASE("samples in lockstep: reasoning budgets inject per sample (wrap-up, close, continuation)") {
+  auto opt = sampling(3, 50);
+  opt.reasoning = reasoning_mode::on;  // stories260K has no thinking profile: "<think>\n" is added as text
+  opt.max_reasoning_tokens = 12;
+  opt.min_reasoning_tokens = 6;
+  opt.continue_text = " Then";
+  opt.wrap_up_text = " The end.";
+  const auto alone = run_samples(false, 5, opt, "Lily and Tom");
+  const auto together = run_samples(true, 5, opt, "Lily and Tom");
+  check_same(alone, together);
+  for (const auto& st : alone.stats) CHECK(st.injected_tokens > 0);
+  for (const auto& t : alone.text) CHECK(t.find("C:") != std::string::npos);  // every sample got to answer
+}
+
+TEST_CASE("samples in lockstep: groups as large as the context holds at max_tokens each") {
+  const auto opt = sampling(11, 150);
+  // (512 - prompt) / 150 = 3 samples per step: groups of 3, 3 and 1.
+  const auto alone = run_samples(false, 7, opt, "Once upon a time");
+  const auto together = run_samples(true, 7, opt, "Once upon a time");
+  check_same(alone, together);
+  CHECK(together.groups == 3);
+  // Room for only one: one after another.
+  const auto tight = run_samples(true, 3, sampling(11, 300), "Once upon a time");
+  CHECK(tight.groups == 0);
+}
+
+TEST_CASE("samples in lockstep: a host that refuses a held sample's text ends it there, as alone") {
+  const auto opt = sampling(5, 40);
+  // Sample 2's fourth chunk and sample 0's sixth are refused (sample 0 streams live, 2 is held meanwhile).
+  const host_rule rule = [](session&, uint32_t i, size_t chunk) { return !((i == 2 && chunk == 3) || (i == 0 && chunk == 5)); };
+  const auto alone = run_samples(false, 4, opt, "Once upon a time", true, 512, rule);
+  const auto together = run_samples(true, 4, opt, "Once upon a time", true, 512, rule);
+  check_same(alone, together);
+  CHECK(alone.stats[0].stop == stop_reason::callback);
+  CHECK(alone.stats[2].stop == stop_reason::callback);
+  CHECK(alone.stats[1].stop == stop_reason::max_tokens);
+  // Sample 1's second chunk is refused when sample 0 ends early: sample 1 is still decoding then.
+  const host_rule early = [](session&, uint32_t i, size_t chunk) { return chunk != 1 || i > 1; };
+  check_same(run_samples(false, 3, opt, "Once upon a time", true, 512, early),
+             run_samples(true, 3, opt, "Once upon a time", true, 512, early));
+}
+
+TEST_CASE("samples in lockstep: cancel() stops every sample") {
+  const auto opt = sampling(9, 40);
+  const host_rule cancel_early = [](session& s, uint32_t i, size_t chunk) {
+    if (i == 0 && chunk == 4) s.cancel();
+    return true;
+  };
+  const auto alone = run_samples(false, 5, opt, "Once upon a time", true, 512, {});
+  const auto together = run_samples(true, 5, opt, "Once upon a time", true, 512, cancel_early);
+  REQUIRE(together.stats.size() == 5);
+  for (size_t i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    CHECK(together.stats[i].stop == stop_reason::cancelled);
+    // Every sample had decoded the same few steps: a prefix of its text alone.
+    CHECK(alone.text[i].starts_with(together.text[i]));
+    CHECK(together.stats[i].content_tokens <= 6);
+  }
+  CHECK(std::is_sorted(together.order.begin(), together.order.end()));
+  // One after another, cancel() ends the sample it came in and no other starts.
+  const auto one_by_one = run_samples(false, 5, opt, "Once upon a time", true, 512, cancel_early);
+  CHECK(one_by_one.stats.size() == 1);
+}
+
+TEST_CASE("samples in lockstep: the cache holds the prompt and the last sample afterwards") {
+  const auto& m = stories();
+  const auto opt = sampling(21, 30);
+  auto prompt = m.tok().encode("Once upon a time", false, false);
+  prompt.insert(prompt.begin(), m.tok().bos());
+  std::vector<std::string> out;
+  for (bool lockstep : {false, true}) {
+    probe net(m.net(), lockstep);
+    session s(net, m.tok(), 512, 2, true);
+    s.generate_samples(prompt, 4, opt, [](uint32_t, channel, std::string_view) { return true; });
+    // Continue the last sample: only what is not cached (its last sampled token, and the new one) is
+    // evaluated, over the kept KV.
+    const uint32_t cached = s.n_cached();
+    CHECK(cached + 1 == s.tokens().size());
+    auto next = s.tokens();
+    next.push_back(m.tok().encode(" and", false, false).front());
+    auto greedy = opt;
+    greedy.sampling.temperature = 0;
+    std::string text;
+    const auto st = s.generate(next, greedy, [&](channel, std::string_view t) {
+      text += t;
+      return true;
+    });
+    CHECK(st.prompt_reused == cached);
+    out.push_back(text);
+  }
+  CHECK(out[0] == out[1]);
+}
+
+TEST_CASE("samples: models without a batch interface decode them one after another") {
+  testing::test_vocab v;
+  testing::context_model m(v.tok->n_vocab());
+  m.next = [&](const std::vector<int32_t>& ctx, float* l) {
+    if (ctx.size() < 12)
+      for (int c : {'a', 'b', 'c'}) l[c] = 5;
+    else
+      l[v.eos] = 10;
+  };
+  session s(m, *v.tok, 256, 1);
+  const auto p = v.bytes("letters: ");
+  generate_options opt;
+  opt.max_tokens = 8;
+  opt.sampling.temperature = 1.0f;
+  std::vector<uint32_t> order;
+  m.evaluated = 0;
+  const auto stats = s.generate_samples(p, 4, opt, [&](uint32_t i, channel, std::string_view) {
+    order.push_back(i);
+    return true;
+  });
+  REQUIRE(stats.size() == 4);
+  CHECK(std::is_sorted(order.begin(), order.end()));
+  // The prompt once, then each sample's tokens one forward() at a time (3 evaluated, the 4th sampled
+  // token is EOS).
+  CHECK(m.evaluated == p.size() + 4 * 3);
+}
