@@ -457,7 +457,8 @@ typedef bool (*dianoia_extract_fn)(const char* content, size_t content_len, cons
  * KV cache, whatever n); samples are decoded several per forward pass where the model supports it (each
  * holding its own KV for the positions after the prompt meanwhile; as many as fit in the session's
  * context), else one after another, and their events arrive as if one after another either way. Sample
- * i uses seed params->seed + i and gives the same text as a single generation with that seed. Events of
+ * i uses seed params->seed + i; in passes of up to 11 samples its text is the one a single generation
+ * with that seed gives (larger passes multiply through the int8 GEMM, which rounds differently). Events of
  * sample i carry sample_index = i (each ends with its DONE; a DONE's generate_seconds is the wall time of
  * the group it was decoded in). dianoia_session_cancel ends every started sample with
  * DIANOIA_STOP_CANCELLED. Then one VOTE
