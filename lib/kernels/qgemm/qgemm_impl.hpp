@@ -276,7 +276,10 @@ void unpack_rows(const type_layout& lo, const uint8_t* w, size_t row_bytes, int 
       auto* init = reinterpret_cast<int32_t*>(scale + nsub * R);
       float* min = lo.has_min ? reinterpret_cast<float*>(init + nsub * R) : nullptr;
       if (row < nr) {
-        _mm_prefetch(reinterpret_cast<const char*>(src + (b + 8) * src_bb), _MM_HINT_T0);
+        // 2 KB ahead (two lines: a K-type block is 144-210 bytes): the rows are short bursts between
+        // compute phases, too short for the hardware prefetcher to ramp up on its own.
+        _mm_prefetch(reinterpret_cast<const char*>(src + b * src_bb + 2048), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(src + b * src_bb + 2048 + 64), _MM_HINT_T0);
         Decode(src + b * src_bb, block_out{qr, scale + r, min ? min + r : nullptr});
       } else {
         std::memset(qr, 0, static_cast<size_t>(lo.blk));
