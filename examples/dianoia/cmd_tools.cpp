@@ -70,7 +70,6 @@ int cmd_info(int argc, char** argv) {
 
 namespace {
 
-std::string bench_system_info() { return dianoia_system_info(); }
 
 // Peak resident memory of this program, KiB. VmHWM first: ru_maxrss also counts the pre-exec image, and
 // a parent that spawned us with vfork (Python's subprocess does) passes its own peak on to it.
@@ -144,7 +143,7 @@ int cmd_bench(int argc, char** argv) {
   auto done = s.complete(prompt, noop, gp);
   const unsigned gen = done.content_tokens + done.reasoning_tokens;
   const unsigned evaluated = done.prompt_tokens - done.prompt_reused;
-  const std::string sysinfo = bench_system_info();
+  const std::string sysinfo = dianoia_system_info();
   if (json) {
     std::printf("{\"prefill_tokens\":%u,\"prefill_seconds\":%.6f,\"decode_tokens\":%u,\"decode_seconds\":%.6f",
                 evaluated, done.prompt_seconds, gen, done.generate_seconds);

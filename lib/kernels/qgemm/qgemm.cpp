@@ -22,17 +22,14 @@ type_layout layout_of(ggml_type t) {
 
 size_t act_bytes(ggml_type t, int lanes, int64_t M, int64_t K) {
   const type_layout lo = layout_of(t);
-  const size_t per_block = static_cast<size_t>(lo.blk) * lanes + 4u * lanes + (lo.has_min ? 4u * lanes * lo.nsub() : 0u);
   const size_t groups = static_cast<size_t>((M + lanes - 1) / lanes);
-  return checked_mul(checked_mul(groups, static_cast<size_t>(K / lo.blk), "qgemm activations"), per_block,
-                     "qgemm activations");
+  return checked_mul(checked_mul(groups, static_cast<size_t>(K / lo.blk), "qgemm activations"),
+                     act_block_bytes(lo, lanes), "qgemm activations");
 }
 
 size_t scratch_bytes(ggml_type t, int64_t K) {
   const type_layout lo = layout_of(t);
-  const size_t per_block = static_cast<size_t>(k_panel_rows) * lo.blk +
-                           static_cast<size_t>(lo.nsub()) * k_panel_rows * 4u * (lo.has_min ? 3u : 2u);
-  return static_cast<size_t>(k_block_rows / k_panel_rows) * static_cast<size_t>(K / lo.blk) * per_block;
+  return static_cast<size_t>(k_block_rows / k_panel_rows) * static_cast<size_t>(K / lo.blk) * panel_block_bytes(lo);
 }
 
 const isa_kernels* select(ggml_type t, isa ceiling) {
@@ -48,25 +45,29 @@ void reference(ggml_type t, const void* w, int64_t N, int64_t K, const float* x,
   const type_layout lo = layout_of(t);
   if (lo.blk == 0) fail(errc::unsupported, "qgemm: type {} is not covered", ggml_traits(t).name);
   const size_t rb = ggml_row_bytes(t, static_cast<size_t>(K));
-  std::vector<float> wf(static_cast<size_t>(K)), xq(static_cast<size_t>(K));
-  std::vector<double> xd(static_cast<size_t>(K / lo.blk));
-  for (int64_t m = 0; m < M; ++m) {
-    // The kernels' activation quantization: per block, round(x * 127 / amax) times amax / 127.
-    const float* xr = x + m * K;
-    for (int64_t b = 0; b < K / lo.blk; ++b) {
+  const int64_t nblk = K / lo.blk;
+  // The kernels' activation quantization, every row first: per block, round(x * 127 / amax) and amax / 127.
+  std::vector<float> xq(static_cast<size_t>(M * K));
+  std::vector<double> xd(static_cast<size_t>(M * nblk));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t b = 0; b < nblk; ++b) {
+      const float* xb = x + m * K + b * lo.blk;
       float amax = 0.0f;
-      for (int j = 0; j < lo.blk; ++j) amax = std::fmax(amax, std::fabs(xr[b * lo.blk + j]));
+      for (int j = 0; j < lo.blk; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
       const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-      for (int j = 0; j < lo.blk; ++j) xq[b * lo.blk + j] = std::nearbyint(xr[b * lo.blk + j] * id);
-      xd[b] = amax / 127.0f;
+      for (int j = 0; j < lo.blk; ++j) xq[m * K + b * lo.blk + j] = std::nearbyint(xb[j] * id);
+      xd[m * nblk + b] = amax / 127.0f;
     }
-    for (int64_t n = 0; n < N; ++n) {
-      dequantize_row(t, static_cast<const uint8_t*>(w) + n * rb, wf.data(), K);
+  // Then each weight row, dequantized once, against every activation row.
+  std::vector<float> wf(static_cast<size_t>(K));
+  for (int64_t n = 0; n < N; ++n) {
+    dequantize_row(t, static_cast<const uint8_t*>(w) + n * rb, wf.data(), K);
+    for (int64_t m = 0; m < M; ++m) {
       double acc = 0.0;
-      for (int64_t b = 0; b < K / lo.blk; ++b) {
+      for (int64_t b = 0; b < nblk; ++b) {
         double s = 0.0;
-        for (int j = 0; j < lo.blk; ++j) s += double{wf[b * lo.blk + j]} * xq[b * lo.blk + j];
-        acc += s * xd[b];
+        for (int j = 0; j < lo.blk; ++j) s += double{wf[b * lo.blk + j]} * xq[m * K + b * lo.blk + j];
+        acc += s * xd[m * nblk + b];
       }
       y[m * N + n] = static_cast<float>(acc);
     }

@@ -45,6 +45,16 @@ struct type_layout {
 // blk == 0 for a type the int8 GEMM does not take.
 type_layout layout_of(ggml_type t);
 
+// Bytes of one block of one group of `lanes` tokens in the activation layout, and of one block of one
+// panel of k_panel_rows unpacked weight rows (the layouts are described in qgemm_impl.hpp).
+inline size_t act_block_bytes(const type_layout& lo, int lanes) {
+  return static_cast<size_t>(lo.blk) * lanes + 4u * lanes + (lo.has_min ? 4u * lanes * lo.nsub() : 0u);
+}
+inline size_t panel_block_bytes(const type_layout& lo) {
+  return static_cast<size_t>(k_panel_rows) * lo.blk +
+         static_cast<size_t>(lo.nsub()) * k_panel_rows * 4u * (lo.has_min ? 3u : 2u);
+}
+
 // The kernels of one instruction-set level.
 struct isa_kernels {
   isa level;
@@ -85,7 +95,7 @@ class runner {
            float* y, thread_pool& pool);
 
  private:
-  std::vector<uint8_t, std::allocator<uint8_t>> act_;
+  std::vector<uint8_t> act_;
   std::vector<std::unique_ptr<uint8_t[]>> scratch_;
   std::vector<size_t> scratch_size_;
   uint8_t* act_aligned(size_t bytes);

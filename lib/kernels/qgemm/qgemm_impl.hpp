@@ -36,13 +36,6 @@ constexpr int R = k_panel_rows;
 // 32-element types.
 inline float h2f(fp16_t h) { return _cvtsh_ss(h); }
 
-inline size_t act_block_bytes(const type_layout& lo, int L) {
-  return static_cast<size_t>(lo.blk) * L + 4u * L + (lo.has_min ? 4u * L * lo.nsub() : 0u);
-}
-inline size_t panel_block_bytes(const type_layout& lo) {
-  return static_cast<size_t>(R) * lo.blk + static_cast<size_t>(lo.nsub()) * R * 4u * (lo.has_min ? 3u : 2u);
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Activations
 
