@@ -3,6 +3,7 @@
 
 #include "guard.hpp"
 #include "kernels/cpu_features.hpp"
+#include "kernels/gemv/gemv.hpp"
 #include "kernels/qgemm/qgemm.hpp"
 
 static_assert(DIANOIA_ERR_INTERNAL == static_cast<int>(dianoia::detail::errc::internal));
@@ -56,7 +57,8 @@ DIANOIA_API const char* dianoia_system_info(void) {
     const qgemm::isa_kernels* k = qgemm::select(ggml_type::q4_k, ceiling);
     return "cpu: " + std::string(isa_name(cpu_best_isa())) + " | ceiling: " + std::string(isa_name(ceiling)) +
            " | int8 gemm: " + (k ? std::string(isa_name(k->level)) : std::string("none")) +
-           " | gemv: " + (cpu_has_avx2() ? "avx2" : "scalar");
+           " | gemv: " + (gemv::select_fast(ggml_type::q4_k, ceiling) ? "avx512_vnni" : cpu_has_avx2() ? "avx2" : "scalar") +
+           " (llamacpp numerics: " + (cpu_has_avx2() ? "avx2" : "scalar") + ")";
   }();
   return info.c_str();
 }

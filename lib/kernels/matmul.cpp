@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "kernels/dnnl/dnnl_matmul.hpp"
 #include "kernels/dot.hpp"
+#include "kernels/gemv/gemv.hpp"
 #include "kernels/quant/quant.hpp"
 
 namespace dianoia::detail {
@@ -95,7 +96,8 @@ void matmul_engine::matmul_dot(const weight_view& w, const float* x, int64_t M, 
     }
   });
 
-  const gemv_fn gemv = select_gemv(w.type);
+  const gemv_fn fast = exact_gemv_ ? nullptr : gemv::select_fast(w.type, ceiling_);
+  const gemv_fn gemv = fast ? fast : select_gemv(w.type);
   const auto* wb = static_cast<const uint8_t*>(w.data);
   const int64_t groups = (N + row_group - 1) / row_group;
   const int64_t tile_rows = std::max<int64_t>(row_group, static_cast<int64_t>(tile_bytes / wrb) / row_group * row_group);

@@ -9,6 +9,9 @@
 // activations: the products are the same as llama.cpp's (exact in f32), only the f32 summation order
 // differs, as it does between llama.cpp's own F16/BF16 paths (vec_dot for one token, tinyBLAS for batches).
 //
+// Unless set_exact_gemv(true), the row-by-row products use the faster kernels of kernels/gemv where the
+// CPU has them: the same quantized activations and integer block dots, another f32 summation order.
+//
 // prefill_mode::dequant_sgemm (opt-in, M > 1 only, quantized/F16 weights): weights are dequantized in
 // tiles of rows to f32 and multiplied with unquantized activations by oneDNN's sgemm. More accurate than
 // llama.cpp (no activation rounding), but therefore *not* token-identical to it.
@@ -63,6 +66,11 @@ class matmul_engine {
   void set_isa_ceiling(isa c) { ceiling_ = c; }
   isa isa_ceiling() const { return ceiling_; }
 
+  // Row-by-row products (decode, and batches in prefill_mode::exact) with llama.cpp's AVX2 lane order
+  // (kernels/dot.hpp) when true; when false (the default) with the fastest gemv of kernels/gemv under the
+  // ISA ceiling, which differs from it by float rounding only.
+  void set_exact_gemv(bool exact) { exact_gemv_ = exact; }
+
  private:
   void matmul_dot(const weight_view& w, const float* x, int64_t M, float* y);
   void matmul_dequant_sgemm(const weight_view& w, const float* x, int64_t M, float* y);
@@ -73,6 +81,7 @@ class matmul_engine {
   std::vector<float> wtile_;    // dequantized weight tile (dequant_sgemm mode)
   prefill_mode prefill_ = prefill_mode::exact;
   isa ceiling_ = default_isa_ceiling();
+  bool exact_gemv_ = false;
   qgemm::runner qgemm_;
 };
 

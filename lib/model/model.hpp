@@ -78,8 +78,9 @@ struct numerics_options {
   // The highest instruction-set level the session's kernels may use (for measuring or testing a lower
   // path on a better CPU).
   isa isa_ceiling = default_isa_ceiling();
-  // Prompt batches with llama.cpp's AVX2 arithmetic (q8-activation dots row by row, its flash-attention
-  // order) instead of the int8 GEMM: slower, for comparisons with llama.cpp's batched logits.
+  // llama.cpp's AVX2 arithmetic everywhere: prompt batches as q8-activation dots row by row with its
+  // flash-attention order instead of the int8 GEMM, and decode through its 8-lane gemv order instead of
+  // the faster kernels/gemv: slower, for bit-for-bit comparisons with llama.cpp's logits.
   bool llamacpp_batches = false;
 };
 

@@ -1,0 +1,215 @@
+// AVX-512 (BW) + VNNI decode gemv for the K types: Q4_K, Q5_K and Q6_K weights against Q8_K activations.
+//
+// One block (256 weights) of one row: four 64-byte vectors of weights as unsigned bytes, each multiplied
+// with 64 activation bytes by vpmaddubsw (pairs summed into int16, no saturation: 2 * 63 * 127 < 2^15)
+// and added into one int32 accumulator by vpdpwssd against the matching sub-block scales, so a block
+// ends as one int32 vector whose lane sum is the block's exact integer dot; one conversion and one FMA
+// per block and row. Q4_K/Q5_K mins and Q6_K's -32 offset come from the activation's 16-element sums.
+//
+// Q4_K/Q5_K store sub-blocks 2c and 2c+1 as the low and high nibbles of the same 32 bytes: those bytes
+// are broadcast to both halves of a zmm and the upper half shifted right by 4 (vpsrlvw), which puts
+// sub-block 2c in bytes 0..31 and 2c+1 in bytes 32..63 — the order of the activations, so they are read
+// as stored. Q6_K's 64 low-nibble bytes of a half-block are already in element order.
+//
+// Rows go four per pass (the activation loads are shared) and are prefetched two passes ahead.
+// GCC 12 implements _mm512_undefined_* as a self-initialised variable, which -Wuninitialized reports
+// inside every broadcast/insert intrinsic.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/gemv/gemv.hpp"
+#include "kernels/quant/blocks.hpp"
+
+namespace dianoia::detail::gemv::avx512vnni {
+
+namespace {
+
+constexpr int k_rows = 4;
+constexpr int64_t k_prefetch_passes = 2;
+
+inline float half(fp16_t h) { return _cvtsh_ss(h); }
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
+inline __m512i broadcast256(const void* p) { return _mm512_broadcast_i64x4(load256(p)); }
+
+// The cache lines that start inside block i's share (step bytes) of the span at pf.
+inline void prefetch_block(const uint8_t* pf, size_t step, int64_t i) {
+  const uintptr_t b = reinterpret_cast<uintptr_t>(pf) + static_cast<uintptr_t>(i) * step, e = b + step;
+  for (uintptr_t l = (b + 63) & ~uintptr_t{63}; l < e; l += 64) _mm_prefetch(reinterpret_cast<const char*>(l), _MM_HINT_T0);
+}
+
+// 16-bit lanes 0..15 get `lo`, lanes 16..31 get `hi` (per-half shift counts for vpsrlvw / vpsllvw).
+inline __m512i halves16(short lo, short hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(lo)), _mm256_set1_epi16(hi), 1);
+}
+
+// vpshufb indices that spread int16 element e_k of a 128-bit lane's 8 int16 over 128-bit lane k
+// (k = 0..3) of a zmm.
+inline __m512i spread16(int e0, int e1, int e2, int e3) {
+  alignas(64) uint8_t idx[64];
+  const int e[4] = {e0, e1, e2, e3};
+  for (int k = 0; k < 4; ++k)
+    for (int j = 0; j < 8; ++j) idx[16 * k + 2 * j] = static_cast<uint8_t>(2 * e[k]), idx[16 * k + 2 * j + 1] = static_cast<uint8_t>(2 * e[k] + 1);
+  return _mm512_load_si512(idx);
+}
+
+// Q4_K/Q5_K: the 8 scales (low 128 bits) and 8 mins (high) of a block as int16, from the 12 packed bytes
+// (read as 16: the block goes on). With u0, u1, u2 the three words: scales 0-3 = u0 & 0x3f.., scales 4-7
+// = (u2 & 0x0f..) | ((u0 >> 2) & 0x30..), mins 0-3 = u1 & 0x3f.., mins 4-7 = ((u2 >> 4) & 0x0f..) |
+// ((u1 >> 2) & 0x30..): one word each, computed side by side in the four dwords of an xmm.
+inline __m256i k4_scales_mins(const uint8_t* packed) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+  const __m128i a = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0));  // u0, u2, u1, u2
+  const __m128i b = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0));  // u0, u0, u1, u1
+  const __m128i lo = _mm_and_si128(_mm_srlv_epi32(a, _mm_setr_epi32(0, 0, 0, 4)),
+                                   _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+  const __m128i hi = _mm_and_si128(_mm_srli_epi32(b, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+  return _mm256_cvtepu8_epi16(_mm_or_si128(lo, hi));
+}
+
+inline float hsum4(__m128 v) {
+  v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+  return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+}
+
+// ---- Q4_K and Q5_K ------------------------------------------------------------------------------------
+
+template <bool Five, int R>
+void k45_pass(const uint8_t* w, size_t rb, const block_q8_k* a, int64_t nb, float* y, const uint8_t* pf) {
+  using block = std::conditional_t<Five, block_q5_k, block_q4_k>;
+  constexpr size_t bb = sizeof(block);
+  const __m512i m4 = _mm512_set1_epi8(0x0f), m16 = _mm512_set1_epi8(0x10);
+  const __m512i nibble_shift = halves16(0, 4);
+  // Sub-block 2c in 128-bit lanes 0-1, 2c+1 in lanes 2-3.
+  const __m512i sc_idx[4] = {spread16(0, 0, 1, 1), spread16(2, 2, 3, 3), spread16(4, 4, 5, 5), spread16(6, 6, 7, 7)};
+  __m512 acc[R];
+  __m128 accm[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps(), accm[r] = _mm_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    prefetch_block(pf, R * bb, i);
+    const block_q8_k& x = a[i];
+    const __m512i xq[4] = {load512(x.qs), load512(x.qs + 64), load512(x.qs + 128), load512(x.qs + 192)};
+    // X[s] = sum of the activations of sub-block s (32 elements), for the mins.
+    const __m128i xs = _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums)),
+                                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums + 8)));
+    for (int r = 0; r < R; ++r) {
+      const auto* b = reinterpret_cast<const block*>(w + r * rb + i * bb);
+      const __m256i sm = k4_scales_mins(b->scales);
+      const __m512i sc = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sm));
+      __m512i hb;
+      if constexpr (Five) hb = broadcast256(b->qh);
+      __m512i sumi = _mm512_setzero_si512();
+      for (int c = 0; c < 4; ++c) {
+        __m512i q = _mm512_and_si512(_mm512_srlv_epi16(broadcast256(b->qs + 32 * c), nibble_shift), m4);
+        if constexpr (Five) {
+          // Bit 2c of each qh byte is sub-block 2c's fifth bit, bit 2c+1 sub-block 2c+1's: move each to 0x10.
+          const __m512i h = _mm512_srlv_epi16(hb, halves16(static_cast<short>(2 * c), static_cast<short>(2 * c + 1)));
+          q = _mm512_or_si512(q, _mm512_and_si512(_mm512_slli_epi16(h, 4), m16));
+        }
+        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q, xq[c]), _mm512_shuffle_epi8(sc, sc_idx[c]));
+      }
+      acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(x.d * half(b->d)), _mm512_cvtepi32_ps(sumi), acc[r]);
+      const __m128i mins = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), xs);
+      accm[r] = _mm_fmadd_ps(_mm_set1_ps(-x.d * half(b->dmin)), _mm_cvtepi32_ps(mins), accm[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]) + hsum4(accm[r]);
+}
+
+// ---- Q6_K ---------------------------------------------------------------------------------------------
+
+template <int R>
+void q6k_pass(const uint8_t* w, size_t rb, const block_q8_k* a, int64_t nb, float* y, const uint8_t* pf) {
+  constexpr size_t bb = sizeof(block_q6_k);
+  const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+  // qh bits 0-1 (for elements 0..31 of a half) and 2-3 (32..63) to 0x30; bits 4-5 and 6-7 for 64..127.
+  const __m512i shl_lo = halves16(4, 2), shr_hi = halves16(0, 2);
+  // 16-element sub-blocks: the low-nibble vector of a half covers scales 0..3 of the half, the high one 4..7.
+  const __m512i sc_idx[2] = {spread16(0, 1, 2, 3), spread16(4, 5, 6, 7)};
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    prefetch_block(pf, R * bb, i);
+    const block_q8_k& x = a[i];
+    const __m512i xq[4] = {load512(x.qs), load512(x.qs + 64), load512(x.qs + 128), load512(x.qs + 192)};
+    const __m256i bsums = load256(x.bsums);
+    for (int r = 0; r < R; ++r) {
+      const auto* b = reinterpret_cast<const block_q6_k*>(w + r * rb + i * bb);
+      const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->scales)));
+      // The -32 offset: 32 * sum over sub-blocks of scale * (sum of its 16 activations).
+      const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bsums), 5);
+      __m512i sumi = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(offset));
+      for (int h = 0; h < 2; ++h) {
+        const __m512i sc = _mm512_broadcast_i32x4(h ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
+        const __m512i lo = load512(b->ql + 64 * h), hb = broadcast256(b->qh + 32 * h);
+        const __m512i q0 = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_and_si512(_mm512_sllv_epi16(hb, shl_lo), m30));
+        const __m512i q1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo, 4), m4),
+                                           _mm512_and_si512(_mm512_srlv_epi16(hb, shr_hi), m30));
+        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q0, xq[2 * h]), _mm512_shuffle_epi8(sc, sc_idx[0]));
+        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q1, xq[2 * h + 1]), _mm512_shuffle_epi8(sc, sc_idx[1]));
+      }
+      acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(x.d * half(b->d)), _mm512_cvtepi32_ps(sumi), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+// ---- driver -------------------------------------------------------------------------------------------
+
+template <template <int> class Pass>
+void gemv_k(const void* w, size_t rb, int64_t nrows, const void* x, int64_t k, float* y) {
+  const auto* base = static_cast<const uint8_t*>(w);
+  const auto* a = static_cast<const block_q8_k*>(x);
+  const int64_t nb = k / qk_k;
+  int64_t r = 0;
+  for (; r + k_rows <= nrows; r += k_rows) {
+    const int64_t ahead = r + k_rows * k_prefetch_passes;
+    const uint8_t* pf = base + (ahead + k_rows <= nrows ? ahead : r) * rb;
+    Pass<k_rows>::run(base + r * rb, rb, a, nb, y + r, pf);
+  }
+  const uint8_t* here = base + r * rb;
+  switch (nrows - r) {
+    case 3: Pass<3>::run(here, rb, a, nb, y + r, here); break;
+    case 2: Pass<2>::run(here, rb, a, nb, y + r, here); break;
+    case 1: Pass<1>::run(here, rb, a, nb, y + r, here); break;
+    default: break;
+  }
+}
+
+template <int R>
+struct q4k {
+  static void run(const uint8_t* w, size_t rb, const block_q8_k* a, int64_t nb, float* y, const uint8_t* pf) {
+    k45_pass<false, R>(w, rb, a, nb, y, pf);
+  }
+};
+template <int R>
+struct q5k {
+  static void run(const uint8_t* w, size_t rb, const block_q8_k* a, int64_t nb, float* y, const uint8_t* pf) {
+    k45_pass<true, R>(w, rb, a, nb, y, pf);
+  }
+};
+template <int R>
+struct q6k {
+  static void run(const uint8_t* w, size_t rb, const block_q8_k* a, int64_t nb, float* y, const uint8_t* pf) {
+    q6k_pass<R>(w, rb, a, nb, y, pf);
+  }
+};
+
+}  // namespace
+
+gemv_fn get(ggml_type t) {
+  switch (t) {
+    case ggml_type::q4_k: return gemv_k<q4k>;
+    case ggml_type::q5_k: return gemv_k<q5k>;
+    case ggml_type::q6_k: return gemv_k<q6k>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace dianoia::detail::gemv::avx512vnni
