@@ -27,6 +27,8 @@ gemv_fn select_fast(ggml_type t, isa ceiling);
 namespace avx512vnni {
 // nullptr for a type without a kernel at this level.
 gemv_fn get(ggml_type t);
+// The 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0); nullptr for others.
+gemv_fn get_q32(ggml_type t);
 }  // namespace avx512vnni
 
 }  // namespace dianoia::detail::gemv

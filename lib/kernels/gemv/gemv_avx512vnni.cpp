@@ -208,7 +208,7 @@ gemv_fn get(ggml_type t) {
     case ggml_type::q4_k: return gemv_k<q4k>;
     case ggml_type::q5_k: return gemv_k<q5k>;
     case ggml_type::q6_k: return gemv_k<q6k>;
-    default: return nullptr;
+    default: return get_q32(t);
   }
 }
 

@@ -1,0 +1,193 @@
+// AVX-512 (BW) + VNNI decode gemv for the 32-element block types: Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights
+// against Q8_0 / Q8_1 activations.
+//
+// Two blocks per zmm: bytes 0..31 hold block i's weights in element order, bytes 32..63 block i+1's, as
+// unsigned bytes, and one vpdpbusd against the two activation blocks leaves block i's integer dot in
+// int32 lanes 0..7 and block i+1's in lanes 8..15. Signed weights are offset to unsigned (Q4_0/Q5_0 store
+// q in 0..15 / 0..31 for w = q - 8 / q - 16, Q8_0 is flipped by +128) and the offset times the activation
+// sum, shared by the rows of a pass, starts the accumulator. Q5's fifth bits become a 64-bit byte mask
+// (vpaddb under mask). The two blocks' float scales d_w * d_x (and Q4_1/Q5_1's m_w * s_x) come from one
+// 4-half conversion per pair: one int->float conversion and one FMA per two blocks and row.
+//
+// An odd last block is paired with itself against zero activations in the upper half (contributing 0).
+#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12's _mm512_undefined_* (see gemv_avx512vnni.cpp)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstring>
+
+#include "kernels/gemv/gemv.hpp"
+#include "kernels/quant/blocks.hpp"
+
+namespace dianoia::detail::gemv::avx512vnni {
+
+namespace {
+
+constexpr int k_rows = 4;
+constexpr int64_t k_prefetch_passes = 2;
+
+inline uint32_t load_u32(const void* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+inline void prefetch_span(const uint8_t* pf, size_t step, int64_t i) {
+  const uintptr_t b = reinterpret_cast<uintptr_t>(pf) + static_cast<uintptr_t>(i) * step, e = b + step;
+  for (uintptr_t l = (b + 63) & ~uintptr_t{63}; l < e; l += 64) _mm_prefetch(reinterpret_cast<const char*>(l), _MM_HINT_T0);
+}
+
+// What differs between the types.
+enum class kind { q4_0, q4_1, q5_0, q5_1, q8_0 };
+
+template <kind K>
+struct traits;
+template <>
+struct traits<kind::q4_0> {
+  using block = block_q4_0;
+  using act = block_q8_0;
+  static constexpr int offset = 8;
+  static constexpr bool min = false, fifth = false, nibbles = true;
+};
+template <>
+struct traits<kind::q4_1> {
+  using block = block_q4_1;
+  using act = block_q8_1;
+  static constexpr int offset = 0;
+  static constexpr bool min = true, fifth = false, nibbles = true;
+};
+template <>
+struct traits<kind::q5_0> {
+  using block = block_q5_0;
+  using act = block_q8_0;
+  static constexpr int offset = 16;
+  static constexpr bool min = false, fifth = true, nibbles = true;
+};
+template <>
+struct traits<kind::q5_1> {
+  using block = block_q5_1;
+  using act = block_q8_1;
+  static constexpr int offset = 0;
+  static constexpr bool min = true, fifth = true, nibbles = true;
+};
+template <>
+struct traits<kind::q8_0> {
+  using block = block_q8_0;
+  using act = block_q8_0;
+  static constexpr int offset = 128;
+  static constexpr bool min = false, fifth = false, nibbles = false;
+};
+
+// Two blocks' 32 weights each as unsigned bytes, block i in bytes 0..31 and block j in 32..63.
+template <kind K>
+inline __m512i weights(const typename traits<K>::block* bi, const typename traits<K>::block* bj) {
+  using T = traits<K>;
+  __m512i q;
+  if constexpr (T::nibbles) {
+    // [qs_i, qs_j] -> [qs_i, qs_i, qs_j, qs_j]; the 2nd and 4th 128-bit lanes take the high nibbles.
+    const __m256i both = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bi->qs))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(bj->qs)), 1);
+    const __m512i z = _mm512_castsi256_si512(both);
+    const __m512i shift = _mm512_setr_epi64(0, 0, 0x0004000400040004, 0x0004000400040004, 0, 0, 0x0004000400040004,
+                                            0x0004000400040004);
+    q = _mm512_and_si512(_mm512_srlv_epi16(_mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(1, 1, 0, 0)), shift),
+                         _mm512_set1_epi8(0x0f));
+  } else {
+    const __m512i z = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bi->qs))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bj->qs)), 1);
+    q = _mm512_xor_si512(z, _mm512_set1_epi8(static_cast<char>(0x80)));
+  }
+  if constexpr (T::fifth) {
+    const uint64_t bits = uint64_t{load_u32(bi->qh)} | (uint64_t{load_u32(bj->qh)} << 32);
+    q = _mm512_mask_add_epi8(q, _cvtu64_mask64(bits), q, _mm512_set1_epi8(0x10));
+  }
+  return q;
+}
+
+// [d_i, m_i, d_j, m_j] of two blocks as floats (m only for types with a min; otherwise whatever the two
+// bytes after d hold, never used).
+inline __m128 block_scales(const void* bi, const void* bj) {
+  const __m128i h = _mm_insert_epi32(_mm_cvtsi32_si128(static_cast<int>(load_u32(bi))), static_cast<int>(load_u32(bj)), 1);
+  return _mm_cvtph_ps(h);
+}
+
+template <kind K, int R>
+void pass(const uint8_t* w, size_t rb, const typename traits<K>::act* a, int64_t nb, float* y, const uint8_t* pf) {
+  using T = traits<K>;
+  using block = typename T::block;
+  constexpr size_t bb = sizeof(block);
+  // Lanes 0..7 take element 0 of a [d_i, m_i, d_j, m_j] product, lanes 8..15 element 2.
+  const __m512i d_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
+  __m512 acc[R];
+  __m128 accm[R];  // lanes 1 and 3: m_w * s_x chains (types with a min)
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps(), accm[r] = _mm_setzero_ps();
+  for (int64_t i = 0; i < nb; i += 2) {
+    prefetch_span(pf, R * 2 * bb, i / 2);
+    const bool pair = i + 1 < nb;
+    const int64_t j = pair ? i + 1 : i;
+    const __m256i xi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs));
+    const __m256i xj = pair ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[j].qs)) : _mm256_setzero_si256();
+    const __m512i xq = _mm512_inserti64x4(_mm512_castsi256_si512(xi), xj, 1);
+    // d_x (and s_x) of both blocks, with the 0 of a missing second block.
+    __m128 xs = block_scales(&a[i], &a[j]);
+    if (!pair) xs = _mm_blend_ps(xs, _mm_setzero_ps(), 0b1100);
+    __m512i init = _mm512_setzero_si512();
+    if constexpr (T::offset != 0)
+      init = _mm512_sub_epi32(init, _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(T::offset), xq));
+    for (int r = 0; r < R; ++r) {
+      const auto* bi = reinterpret_cast<const block*>(w + r * rb + i * bb);
+      const auto* bj = reinterpret_cast<const block*>(w + r * rb + j * bb);
+      const __m512i sumi = _mm512_dpbusd_epi32(init, weights<K>(bi, bj), xq);
+      const __m128 s = _mm_mul_ps(block_scales(bi, bj), xs);
+      acc[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(d_lanes, _mm512_castps128_ps512(s)), _mm512_cvtepi32_ps(sumi), acc[r]);
+      if constexpr (T::min) accm[r] = _mm_add_ps(accm[r], s);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float v = _mm512_reduce_add_ps(acc[r]);
+    if constexpr (T::min) {
+      alignas(16) float m[4];
+      _mm_store_ps(m, accm[r]);
+      v += m[1] + m[3];
+    }
+    y[r] = v;
+  }
+}
+
+template <kind K>
+void gemv_q32(const void* w, size_t rb, int64_t nrows, const void* x, int64_t k, float* y) {
+  const auto* base = static_cast<const uint8_t*>(w);
+  const auto* a = static_cast<const typename traits<K>::act*>(x);
+  const int64_t nb = k / qk;
+  int64_t r = 0;
+  for (; r + k_rows <= nrows; r += k_rows) {
+    const int64_t ahead = r + k_rows * k_prefetch_passes;
+    const uint8_t* pf = base + (ahead + k_rows <= nrows ? ahead : r) * rb;
+    pass<K, k_rows>(base + r * rb, rb, a, nb, y + r, pf);
+  }
+  const uint8_t* here = base + r * rb;
+  switch (nrows - r) {
+    case 3: pass<K, 3>(here, rb, a, nb, y + r, here); break;
+    case 2: pass<K, 2>(here, rb, a, nb, y + r, here); break;
+    case 1: pass<K, 1>(here, rb, a, nb, y + r, here); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+gemv_fn get_q32(ggml_type t) {
+  switch (t) {
+    case ggml_type::q4_0: return gemv_q32<kind::q4_0>;
+    case ggml_type::q4_1: return gemv_q32<kind::q4_1>;
+    case ggml_type::q5_0: return gemv_q32<kind::q5_0>;
+    case ggml_type::q5_1: return gemv_q32<kind::q5_1>;
+    case ggml_type::q8_0: return gemv_q32<kind::q8_0>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace dianoia::detail::gemv::avx512vnni
