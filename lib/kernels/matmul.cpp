@@ -96,10 +96,18 @@ void matmul_engine::matmul_dot(const weight_view& w, const float* x, int64_t M, 
     }
   });
 
-  const gemv_fn fast = exact_gemv_ ? nullptr : gemv::select_fast(w.type, ceiling_);
-  const gemv_fn gemv = fast ? fast : select_gemv(w.type);
   const auto* wb = static_cast<const uint8_t*>(w.data);
   const int64_t groups = (N + row_group - 1) / row_group;
+  if (const gemv::gemm_fn fast = exact_gemv_ ? nullptr : gemv::select_fast(w.type, ceiling_)) {
+    // Every activation row against each grain of weight rows: the kernel unpacks a weight block once
+    // for all of them (sequences decoded together), and reads the weights once.
+    pool_.parallel_for_dynamic(groups, dynamic_grain, [&](int64_t gb, int64_t ge) {
+      const int64_t r0 = gb * row_group, r1 = std::min(ge * row_group, N);
+      fast(wb + r0 * wrb, wrb, r1 - r0, act, xrb, M, K, y + r0, N);
+    });
+    return;
+  }
+  const gemv_fn gemv = select_gemv(w.type);
   const int64_t tile_rows = std::max<int64_t>(row_group, static_cast<int64_t>(tile_bytes / wrb) / row_group * row_group);
   // Handed out in grains of ~64 rows (a few microseconds of streaming), so that a thread whose vCPU is
   // stolen mid-matmul holds back one grain, not half the matrix.

@@ -84,7 +84,7 @@ TEST_CASE("isa: fast gemv agrees with the exact dots and fp64 on every level tha
   int covered = 0;
   for (isa l : dianoia::test::isa_levels()) {
     for (ggml_type t : fast_types) {
-      const gemv_fn fast = gemv::select_fast(t, l);
+      const gemv::gemm_fn fast = gemv::select_fast(t, l);
       if (!fast) continue;
       ++covered;
       for (int64_t k : {256, 1536, 8960, 576 + 32 * 3}) {
@@ -101,7 +101,7 @@ TEST_CASE("isa: fast gemv agrees with the exact dots and fp64 on every level tha
           const auto a = activations(t, xf);
           const size_t rb = ggml_row_bytes(t, static_cast<size_t>(k));
           std::vector<float> y(static_cast<size_t>(rows), NAN);
-          fast(w.data(), rb, rows, a.data(), k, y.data());
+          fast(w.data(), rb, rows, a.data(), a.size(), 1, k, y.data(), rows);
           for (int64_t r = 0; r < rows; ++r) {
             double dot, mag;
             exact_dot(t, w.data() + r * rb, a.data(), k, dot, mag);
@@ -115,6 +115,36 @@ TEST_CASE("isa: fast gemv agrees with the exact dots and fp64 on every level tha
     }
   }
   if (dianoia::detail::cpu_has(isa::avx512_vnni)) CHECK(covered > 0);
+}
+
+TEST_CASE("isa: fast gemv with several activation rows is bit-identical to one row at a time") {
+  std::mt19937 rng(9);
+  for (isa l : dianoia::test::isa_levels()) {
+    for (ggml_type t : fast_types) {
+      const gemv::gemm_fn fast = gemv::select_fast(t, l);
+      if (!fast) continue;
+      const int64_t k = ggml_traits(t).block_elems == 32 ? 576 + 32 : 1536, rows = 11;
+      const auto w = dianoia::test::random_weights(rng, t, rows, k);
+      const size_t rb = ggml_row_bytes(t, static_cast<size_t>(k));
+      for (int64_t m : {2, 3, 5, 8, 11, 17}) {
+        CAPTURE(isa_name(l));
+        CAPTURE(ggml_traits(t).name);
+        CAPTURE(m);
+        std::vector<uint8_t> x;
+        for (int64_t s = 0; s < m; ++s) {
+          const auto a = activations(t, dianoia::test::random_floats(rng, static_cast<size_t>(k)));
+          x.insert(x.end(), a.begin(), a.end());
+        }
+        const size_t xrb = x.size() / static_cast<size_t>(m);
+        std::vector<float> together(static_cast<size_t>(m * rows)), alone(static_cast<size_t>(rows));
+        fast(w.data(), rb, rows, x.data(), xrb, m, k, together.data(), rows);
+        for (int64_t s = 0; s < m; ++s) {
+          fast(w.data(), rb, rows, x.data() + s * xrb, xrb, 1, k, alone.data(), rows);
+          for (int64_t r = 0; r < rows; ++r) CHECK(together[static_cast<size_t>(s * rows + r)] == alone[static_cast<size_t>(r)]);
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("gemv: select_fast honours the ceiling") {

@@ -2,7 +2,7 @@
 
 namespace dianoia::detail::gemv {
 
-gemv_fn select_fast(ggml_type t, isa ceiling) {
+gemm_fn select_fast(ggml_type t, isa ceiling) {
   if (isa_usable(isa::avx512_vnni, ceiling)) return avx512vnni::get(t);
   return nullptr;
 }

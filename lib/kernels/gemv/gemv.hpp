@@ -14,21 +14,31 @@
 // only the f32 accumulation across blocks runs in a different lane order (16 lanes instead of 8), so
 // results differ from the exact kernels by float rounding (relative ~1e-6 per row).
 #pragma once
+#include <cstddef>
+#include <cstdint>
+
 #include "core/ggml_types.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/dot.hpp"
 
 namespace dianoia::detail::gemv {
 
-// The fastest gemv usable under `ceiling` for weights of type t, or nullptr (the exact kernels then
-// serve). Activations are in dot_activation_type(t), as for select_gemv.
-gemv_fn select_fast(ggml_type t, isa ceiling);
+// y[s * ldy + r] = dot(weight row r, activation row s) for r < nrows, s < m: weight rows rb bytes apart,
+// activation rows (k elements in dot_activation_type of the weight type) x_stride bytes apart. A result
+// is bit-identical whatever m and nrows are (each row pair runs the same instructions in the same
+// order), so sequences decoded together match sequences decoded one by one.
+using gemm_fn = void (*)(const void* w, size_t rb, int64_t nrows, const void* x, size_t x_stride, int64_t m,
+                         int64_t k, float* y, int64_t ldy);
+
+// The fastest kernel usable under `ceiling` for weights of type t, or nullptr (the exact gemv of
+// dot.hpp then serves).
+gemm_fn select_fast(ggml_type t, isa ceiling);
 
 namespace avx512vnni {
 // nullptr for a type without a kernel at this level.
-gemv_fn get(ggml_type t);
+gemm_fn get(ggml_type t);
 // The 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0); nullptr for others.
-gemv_fn get_q32(ggml_type t);
+gemm_fn get_q32(ggml_type t);
 }  // namespace avx512vnni
 
 }  // namespace dianoia::detail::gemv

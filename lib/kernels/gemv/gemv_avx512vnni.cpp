@@ -11,13 +11,16 @@
 // sub-block 2c in bytes 0..31 and 2c+1 in bytes 32..63 — the order of the activations, so they are read
 // as stored. Q6_K's 64 low-nibble bytes of a half-block are already in element order.
 //
-// Rows go four per pass (the activation loads are shared) and are prefetched two passes ahead.
+// One activation row (decode): rows go four per pass and are prefetched two passes ahead. Several
+// (sequences decoded in lockstep): two weight rows per pass are unpacked once into registers and each
+// multiplied with up to 4 activation rows (more spill), so a step for 8 sequences costs far less than 8.
 // GCC 12 implements _mm512_undefined_* as a self-initialised variable, which -Wuninitialized reports
 // inside every broadcast/insert intrinsic.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
@@ -78,136 +81,184 @@ inline float hsum4(__m128 v) {
   return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
 }
 
+// Activation rows: S consecutive rows `stride` bytes apart, each a Q8_K row.
+struct acts {
+  const uint8_t* base;
+  size_t stride;
+  const block_q8_k& at(int s, int64_t i) const {
+    return reinterpret_cast<const block_q8_k*>(base + static_cast<size_t>(s) * stride)[i];
+  }
+};
+
 // ---- Q4_K and Q5_K ------------------------------------------------------------------------------------
 
-template <bool Five, int R>
-void k45_pass(const uint8_t* w, size_t rb, const block_q8_k* a, int64_t nb, float* y, const uint8_t* pf) {
+// R weight rows times S activation rows. Each (row, activation) pair runs the same instructions in the
+// same order whatever R and S are, so a product does not depend on what it was computed beside.
+template <bool Five, int R, int S>
+void k45_pass(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, int64_t ldy, const uint8_t* pf) {
   using block = std::conditional_t<Five, block_q5_k, block_q4_k>;
   constexpr size_t bb = sizeof(block);
   const __m512i m4 = _mm512_set1_epi8(0x0f), m16 = _mm512_set1_epi8(0x10);
   const __m512i nibble_shift = halves16(0, 4);
   // Sub-block 2c in 128-bit lanes 0-1, 2c+1 in lanes 2-3.
   const __m512i sc_idx[4] = {spread16(0, 0, 1, 1), spread16(2, 2, 3, 3), spread16(4, 4, 5, 5), spread16(6, 6, 7, 7)};
-  __m512 acc[R];
-  __m128 accm[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps(), accm[r] = _mm_setzero_ps();
+  __m512 acc[R][S];
+  __m256 accm[R][S];
+  for (int r = 0; r < R; ++r)
+    for (int s = 0; s < S; ++s) acc[r][s] = _mm512_setzero_ps(), accm[r][s] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     prefetch_block(pf, R * bb, i);
-    const block_q8_k& x = a[i];
-    const __m512i xq[4] = {load512(x.qs), load512(x.qs + 64), load512(x.qs + 128), load512(x.qs + 192)};
-    // X[s] = sum of the activations of sub-block s (32 elements), for the mins.
-    const __m128i xs = _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums)),
-                                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.bsums + 8)));
     for (int r = 0; r < R; ++r) {
       const auto* b = reinterpret_cast<const block*>(w + r * rb + i * bb);
       const __m256i sm = k4_scales_mins(b->scales);
       const __m512i sc = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sm));
+      // Each sub-block's min twice, against the activation's 16-element sums: one vpmaddwd per
+      // activation row gives min * (sum of its 32 activations) per sub-block.
+      const __m256i mn = _mm256_permute4x64_epi64(_mm256_castsi128_si256(_mm256_extracti128_si256(sm, 1)), 0x50);
+      const __m256i mins2 = _mm256_unpacklo_epi16(mn, mn);
       __m512i hb;
       if constexpr (Five) hb = broadcast256(b->qh);
-      __m512i sumi = _mm512_setzero_si512();
+      __m512i q[4], scale[4];
       for (int c = 0; c < 4; ++c) {
-        __m512i q = _mm512_and_si512(_mm512_srlv_epi16(broadcast256(b->qs + 32 * c), nibble_shift), m4);
+        q[c] = _mm512_and_si512(_mm512_srlv_epi16(broadcast256(b->qs + 32 * c), nibble_shift), m4);
         if constexpr (Five) {
           // Bit 2c of each qh byte is sub-block 2c's fifth bit, bit 2c+1 sub-block 2c+1's: move each to 0x10.
           const __m512i h = _mm512_srlv_epi16(hb, halves16(static_cast<short>(2 * c), static_cast<short>(2 * c + 1)));
-          q = _mm512_or_si512(q, _mm512_and_si512(_mm512_slli_epi16(h, 4), m16));
+          q[c] = _mm512_or_si512(q[c], _mm512_and_si512(_mm512_slli_epi16(h, 4), m16));
         }
-        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q, xq[c]), _mm512_shuffle_epi8(sc, sc_idx[c]));
+        scale[c] = _mm512_shuffle_epi8(sc, sc_idx[c]);
       }
-      acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(x.d * half(b->d)), _mm512_cvtepi32_ps(sumi), acc[r]);
-      const __m128i mins = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), xs);
-      accm[r] = _mm_fmadd_ps(_mm_set1_ps(-x.d * half(b->dmin)), _mm_cvtepi32_ps(mins), accm[r]);
+      const float d = half(b->d), dmin = half(b->dmin);
+      for (int s = 0; s < S; ++s) {
+        const block_q8_k& x = a.at(s, i);
+        __m512i sumi = _mm512_setzero_si512();
+        for (int c = 0; c < 4; ++c) sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[c], load512(x.qs + 64 * c)), scale[c]);
+        acc[r][s] = _mm512_fmadd_ps(_mm512_set1_ps(x.d * d), _mm512_cvtepi32_ps(sumi), acc[r][s]);
+        accm[r][s] = _mm256_fmadd_ps(_mm256_set1_ps(-x.d * dmin), _mm256_cvtepi32_ps(_mm256_madd_epi16(mins2, load256(x.bsums))),
+                                     accm[r][s]);
+      }
     }
   }
-  for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]) + hsum4(accm[r]);
+  for (int r = 0; r < R; ++r)
+    for (int s = 0; s < S; ++s)
+      y[s * ldy + r] = _mm512_reduce_add_ps(acc[r][s]) +
+                       hsum4(_mm_add_ps(_mm256_castps256_ps128(accm[r][s]), _mm256_extractf128_ps(accm[r][s], 1)));
 }
 
 // ---- Q6_K ---------------------------------------------------------------------------------------------
 
-template <int R>
-void q6k_pass(const uint8_t* w, size_t rb, const block_q8_k* a, int64_t nb, float* y, const uint8_t* pf) {
+template <int R, int S>
+void q6k_pass(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, int64_t ldy, const uint8_t* pf) {
   constexpr size_t bb = sizeof(block_q6_k);
   const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
   // qh bits 0-1 (for elements 0..31 of a half) and 2-3 (32..63) to 0x30; bits 4-5 and 6-7 for 64..127.
   const __m512i shl_lo = halves16(4, 2), shr_hi = halves16(0, 2);
   // 16-element sub-blocks: the low-nibble vector of a half covers scales 0..3 of the half, the high one 4..7.
   const __m512i sc_idx[2] = {spread16(0, 1, 2, 3), spread16(4, 5, 6, 7)};
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  __m512 acc[R][S];
+  for (int r = 0; r < R; ++r)
+    for (int s = 0; s < S; ++s) acc[r][s] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     prefetch_block(pf, R * bb, i);
-    const block_q8_k& x = a[i];
-    const __m512i xq[4] = {load512(x.qs), load512(x.qs + 64), load512(x.qs + 128), load512(x.qs + 192)};
-    const __m256i bsums = load256(x.bsums);
     for (int r = 0; r < R; ++r) {
       const auto* b = reinterpret_cast<const block_q6_k*>(w + r * rb + i * bb);
       const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->scales)));
-      // The -32 offset: 32 * sum over sub-blocks of scale * (sum of its 16 activations).
-      const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bsums), 5);
-      __m512i sumi = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(offset));
+      __m512i q[4], scale[4];
       for (int h = 0; h < 2; ++h) {
         const __m512i sc = _mm512_broadcast_i32x4(h ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
         const __m512i lo = load512(b->ql + 64 * h), hb = broadcast256(b->qh + 32 * h);
-        const __m512i q0 = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_and_si512(_mm512_sllv_epi16(hb, shl_lo), m30));
-        const __m512i q1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo, 4), m4),
-                                           _mm512_and_si512(_mm512_srlv_epi16(hb, shr_hi), m30));
-        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q0, xq[2 * h]), _mm512_shuffle_epi8(sc, sc_idx[0]));
-        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q1, xq[2 * h + 1]), _mm512_shuffle_epi8(sc, sc_idx[1]));
+        q[2 * h] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_and_si512(_mm512_sllv_epi16(hb, shl_lo), m30));
+        q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo, 4), m4),
+                                       _mm512_and_si512(_mm512_srlv_epi16(hb, shr_hi), m30));
+        scale[2 * h] = _mm512_shuffle_epi8(sc, sc_idx[0]);
+        scale[2 * h + 1] = _mm512_shuffle_epi8(sc, sc_idx[1]);
       }
-      acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(x.d * half(b->d)), _mm512_cvtepi32_ps(sumi), acc[r]);
+      const float d = half(b->d);
+      for (int s = 0; s < S; ++s) {
+        const block_q8_k& x = a.at(s, i);
+        // The -32 offset: 32 * sum over sub-blocks of scale * (sum of its 16 activations).
+        const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load256(x.bsums)), 5);
+        __m512i sumi = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(offset));
+        for (int c = 0; c < 4; ++c) sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[c], load512(x.qs + 64 * c)), scale[c]);
+        acc[r][s] = _mm512_fmadd_ps(_mm512_set1_ps(x.d * d), _mm512_cvtepi32_ps(sumi), acc[r][s]);
+      }
     }
   }
-  for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(acc[r]);
+  for (int r = 0; r < R; ++r)
+    for (int s = 0; s < S; ++s) y[s * ldy + r] = _mm512_reduce_add_ps(acc[r][s]);
 }
 
 // ---- driver -------------------------------------------------------------------------------------------
 
-template <template <int> class Pass>
-void gemv_k(const void* w, size_t rb, int64_t nrows, const void* x, int64_t k, float* y) {
-  const auto* base = static_cast<const uint8_t*>(w);
-  const auto* a = static_cast<const block_q8_k*>(x);
-  const int64_t nb = k / qk_k;
+// One activation row: four weight rows per pass. Several: one weight row per pass against up to
+// k_max_seq activation rows, so each weight block is unpacked once for all of them.
+constexpr int k_max_seq = 8;
+
+template <template <int, int> class Pass, int S>
+void rows_for(const uint8_t* base, size_t rb, int64_t nrows, const acts& a, int64_t nb, float* y, int64_t ldy) {
+  constexpr int R = S == 1 ? k_rows : 1;
   int64_t r = 0;
-  for (; r + k_rows <= nrows; r += k_rows) {
-    const int64_t ahead = r + k_rows * k_prefetch_passes;
-    const uint8_t* pf = base + (ahead + k_rows <= nrows ? ahead : r) * rb;
-    Pass<k_rows>::run(base + r * rb, rb, a, nb, y + r, pf);
+  for (; r + R <= nrows; r += R) {
+    const int64_t ahead = r + R * k_prefetch_passes;
+    const uint8_t* pf = base + (ahead + R <= nrows ? ahead : r) * rb;
+    Pass<R, S>::run(base + r * rb, rb, a, nb, y + r, ldy, pf);
   }
   const uint8_t* here = base + r * rb;
   switch (nrows - r) {
-    case 3: Pass<3>::run(here, rb, a, nb, y + r, here); break;
-    case 2: Pass<2>::run(here, rb, a, nb, y + r, here); break;
-    case 1: Pass<1>::run(here, rb, a, nb, y + r, here); break;
+    case 3: if constexpr (R > 3) Pass<3, S>::run(here, rb, a, nb, y + r, ldy, here); break;
+    case 2: if constexpr (R > 2) Pass<2, S>::run(here, rb, a, nb, y + r, ldy, here); break;
+    case 1: if constexpr (R > 1) Pass<1, S>::run(here, rb, a, nb, y + r, ldy, here); break;
     default: break;
   }
 }
 
-template <int R>
+template <template <int, int> class Pass>
+void gemm_k(const void* w, size_t rb, int64_t nrows, const void* x, size_t x_stride, int64_t m, int64_t k, float* y,
+            int64_t ldy) {
+  const auto* base = static_cast<const uint8_t*>(w);
+  const int64_t nb = k / qk_k;
+  for (int64_t s0 = 0; s0 < m; s0 += k_max_seq) {
+    const acts a{static_cast<const uint8_t*>(x) + static_cast<size_t>(s0) * x_stride, x_stride};
+    float* ys = y + s0 * ldy;
+    switch (std::min<int64_t>(k_max_seq, m - s0)) {
+      case 1: rows_for<Pass, 1>(base, rb, nrows, a, nb, ys, ldy); break;
+      case 2: rows_for<Pass, 2>(base, rb, nrows, a, nb, ys, ldy); break;
+      case 3: rows_for<Pass, 3>(base, rb, nrows, a, nb, ys, ldy); break;
+      case 4: rows_for<Pass, 4>(base, rb, nrows, a, nb, ys, ldy); break;
+      case 5: rows_for<Pass, 5>(base, rb, nrows, a, nb, ys, ldy); break;
+      case 6: rows_for<Pass, 6>(base, rb, nrows, a, nb, ys, ldy); break;
+      case 7: rows_for<Pass, 7>(base, rb, nrows, a, nb, ys, ldy); break;
+      default: rows_for<Pass, 8>(base, rb, nrows, a, nb, ys, ldy); break;
+    }
+  }
+}
+
+template <int R, int S>
 struct q4k {
-  static void run(const uint8_t* w, size_t rb, const block_q8_k* a, int64_t nb, float* y, const uint8_t* pf) {
-    k45_pass<false, R>(w, rb, a, nb, y, pf);
+  static void run(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, int64_t ldy, const uint8_t* pf) {
+    k45_pass<false, R, S>(w, rb, a, nb, y, ldy, pf);
   }
 };
-template <int R>
+template <int R, int S>
 struct q5k {
-  static void run(const uint8_t* w, size_t rb, const block_q8_k* a, int64_t nb, float* y, const uint8_t* pf) {
-    k45_pass<true, R>(w, rb, a, nb, y, pf);
+  static void run(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, int64_t ldy, const uint8_t* pf) {
+    k45_pass<true, R, S>(w, rb, a, nb, y, ldy, pf);
   }
 };
-template <int R>
+template <int R, int S>
 struct q6k {
-  static void run(const uint8_t* w, size_t rb, const block_q8_k* a, int64_t nb, float* y, const uint8_t* pf) {
-    q6k_pass<R>(w, rb, a, nb, y, pf);
+  static void run(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, int64_t ldy, const uint8_t* pf) {
+    q6k_pass<R, S>(w, rb, a, nb, y, ldy, pf);
   }
 };
 
 }  // namespace
 
-gemv_fn get(ggml_type t) {
+gemm_fn get(ggml_type t) {
   switch (t) {
-    case ggml_type::q4_k: return gemv_k<q4k>;
-    case ggml_type::q5_k: return gemv_k<q5k>;
-    case ggml_type::q6_k: return gemv_k<q6k>;
+    case ggml_type::q4_k: return gemm_k<q4k>;
+    case ggml_type::q5_k: return gemm_k<q5k>;
+    case ggml_type::q6_k: return gemm_k<q6k>;
     default: return get_q32(t);
   }
 }
