@@ -70,6 +70,7 @@ TEST_CASE("matmul_engine matches an fp64 matmul for every type and M in {1, 3, 6
   for (int threads : {1, 2}) {
     thread_pool pool(threads);
     matmul_engine eng(pool);
+    eng.set_exact_gemv(true);  // llama.cpp's lane order, checked bit for bit below (the fast gemv: gemv_fast_test)
     for (ggml_type t : {ggml_type::f32, ggml_type::f16, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q8_0,
                         ggml_type::bf16, ggml_type::q5_0, ggml_type::q5_1, ggml_type::q4_k, ggml_type::q5_k,
                         ggml_type::q6_k}) {
