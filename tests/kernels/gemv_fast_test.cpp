@@ -114,7 +114,8 @@ TEST_CASE("isa: fast gemv agrees with the exact dots and fp64 on every level tha
       }
     }
   }
-  if (dianoia::detail::cpu_has(isa::avx512_vnni)) CHECK(covered > 0);
+  for (isa l : dianoia::test::isa_levels())
+    if (l >= isa::avx512_vnni) CHECK(covered > 0);  // a level with fast kernels ran them
 }
 
 TEST_CASE("isa: fast gemv with several activation rows is bit-identical to one row at a time") {
