@@ -18,7 +18,8 @@
 //
 // prefill_mode::int8 (M > 1 only): quantized weights go through the int8 GEMM of kernels/qgemm (int8
 // dot products, activations quantized per block like llama.cpp's), on the best level the CPU has under
-// the engine's ISA ceiling; a type or CPU it does not cover falls back to dequant_sgemm.
+// the engine's ISA ceiling; a type or CPU it does not cover falls back to dequant_sgemm. Batches of fewer
+// than 12 rows go through the fast gemv kernels instead where they cover the type (cheaper than packing).
 #pragma once
 #include <cstdint>
 #include <memory>
