@@ -56,6 +56,9 @@ void matmul_engine::matmul(const weight_view& w, const float* x, int64_t M, floa
     return dnnl_->run(x, M, w.cols, static_cast<const float*>(w.data), w.cols, w.rows, y, w.rows);
   // Below k_gemm_min_rows activation rows the fast gemv kernels, which unpack each weight block once for
   // up to 8 rows and need no packing of weights or activations, beat the GEMM (see the constant).
+  if (M > 1 && w.type == ggml_type::bf16 && prefill_ != prefill_mode::dequant_sgemm &&
+      isa_usable(isa::avx512_bf16, ceiling_))
+    return matmul_bf16(w, x, M, y);
   if (M > 1 && prefill_ == prefill_mode::int8) {
     if (M < k_gemm_min_rows && !exact_gemv_ && gemv::select_fast(w.type, ceiling_)) return matmul_dot(w, x, M, y);
     if (const qgemm::isa_kernels* k = qgemm::select(w.type, ceiling_))
@@ -126,6 +129,16 @@ void matmul_engine::matmul_dot(const weight_view& w, const float* x, int64_t M, 
       for (int64_t m = 0; m < M; ++m) gemv(wb + t * wrb, wrb, nr, act + m * xrb, K, y + m * N + t);
     }
   });
+}
+
+void matmul_engine::matmul_bf16(const weight_view& w, const float* x, int64_t M, float* y) {
+  // Activations rounded to bfloat16 as for the BF16 dot kernels; the weights are read as stored.
+  const int64_t K = w.cols;
+  const size_t need = checked_mul(static_cast<size_t>(M * K), sizeof(uint16_t), "matmul activations");
+  if (act_.size() < need) act_.resize(need);
+  auto* xb = reinterpret_cast<uint16_t*>(act_.data());
+  pool_.parallel_for(M, [&](int64_t b, int64_t e) { quantize_row_bf16(x + b * K, xb + b * K, (e - b) * K); });
+  dnnl_->run_bf16(xb, M, K, static_cast<const uint16_t*>(w.data), K, w.rows, y, w.rows);
 }
 
 void matmul_engine::matmul_dequant_sgemm(const weight_view& w, const float* x, int64_t M, float* y) {

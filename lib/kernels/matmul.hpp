@@ -12,6 +12,10 @@
 // Unless set_exact_gemv(true), the row-by-row products use the faster kernels of kernels/gemv where the
 // CPU has them: the same quantized activations and integer block dots, another f32 summation order.
 //
+// BF16 weights with M > 1 on a CPU with AVX-512 BF16 (under the ceiling): activations rounded to
+// bfloat16 and oneDNN's bf16 matmul on the weights as stored (products exact in f32, f32 sums), in every
+// mode but dequant_sgemm.
+//
 // prefill_mode::dequant_sgemm (opt-in, M > 1 only, quantized/F16 weights): weights are dequantized in
 // tiles of rows to f32 and multiplied with unquantized activations by oneDNN's sgemm. More accurate than
 // llama.cpp (no activation rounding), but therefore *not* token-identical to it.
@@ -75,6 +79,7 @@ class matmul_engine {
  private:
   void matmul_dot(const weight_view& w, const float* x, int64_t M, float* y);
   void matmul_dequant_sgemm(const weight_view& w, const float* x, int64_t M, float* y);
+  void matmul_bf16(const weight_view& w, const float* x, int64_t M, float* y);
 
   thread_pool& pool_;
   std::unique_ptr<dnnl_f32_matmul> dnnl_;

@@ -11,19 +11,20 @@
 
 namespace dianoia::detail {
 
-namespace {
-struct shape_key {
+struct dnnl_shape_key {
   int64_t m, k, n, ldw, ldy;
-  bool operator==(const shape_key&) const = default;
+  bool bf16;
+  bool operator==(const dnnl_shape_key&) const = default;
 };
+namespace {
 struct shape_hash {
-  size_t operator()(const shape_key& s) const noexcept {
+  size_t operator()(const dnnl_shape_key& s) const noexcept {
     size_t h = static_cast<size_t>(s.m) * 0x9e3779b97f4a7c15ull;
     h ^= static_cast<size_t>(s.k) + 0x9e3779b9u + (h << 6) + (h >> 2);
     h ^= static_cast<size_t>(s.n) + 0x9e3779b9u + (h << 6) + (h >> 2);
     h ^= static_cast<size_t>(s.ldw) + 0x9e3779b9u + (h << 6) + (h >> 2);
     h ^= static_cast<size_t>(s.ldy) + 0x9e3779b9u + (h << 6) + (h >> 2);
-    return h;
+    return h ^ static_cast<size_t>(s.bf16);
   }
 };
 // Prefill chunk lengths vary; past this many shapes the cache is dropped and rebuilt rather than grown.
@@ -39,18 +40,19 @@ struct dnnl_f32_matmul::impl {
     // The C argument array, built once: the C++ execute() would build a std::vector on every call.
     dnnl_exec_arg_t args[4];
   };
-  std::unordered_map<shape_key, entry, shape_hash> cache;
+  std::unordered_map<dnnl_shape_key, entry, shape_hash> cache;
   std::vector<uint8_t> scratch_buf;
 
-  entry& get(const shape_key& s) {
+  entry& get(const dnnl_shape_key& s) {
     auto it = cache.find(s);
     if (it != cache.end()) return it->second;
     if (cache.size() >= max_cached) cache.clear();
     using dt = dnnl::memory::data_type;
     using tag = dnnl::memory::format_tag;
-    const dnnl::memory::desc src_md({s.m, s.k}, dt::f32, tag::ab);
-    // [N rows of ldw floats] viewed as a K x N matrix: strides (1, ldw).
-    const dnnl::memory::desc wei_md({s.k, s.n}, dt::f32, dnnl::memory::dims{1, s.ldw});
+    const dt in = s.bf16 ? dt::bf16 : dt::f32;
+    const dnnl::memory::desc src_md({s.m, s.k}, in, tag::ab);
+    // [N rows of ldw elements] viewed as a K x N matrix: strides (1, ldw).
+    const dnnl::memory::desc wei_md({s.k, s.n}, in, dnnl::memory::dims{1, s.ldw});
     const dnnl::memory::desc dst_md({s.m, s.n}, dt::f32, dnnl::memory::dims{s.ldy, 1});
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -86,20 +88,30 @@ size_t dnnl_f32_matmul::cached_primitives() const { return p_->cache.size(); }
 
 void dnnl_f32_matmul::run(const float* x, int64_t M, int64_t K, const float* w, int64_t ldw, int64_t N, float* y,
                           int64_t ldy) {
+  execute({M, K, N, ldw, ldy, false}, x, w, y);
+}
+
+void dnnl_f32_matmul::run_bf16(const uint16_t* x, int64_t M, int64_t K, const uint16_t* w, int64_t ldw, int64_t N,
+                               float* y, int64_t ldy) {
+  execute({M, K, N, ldw, ldy, true}, x, w, y);
+}
+
+void dnnl_f32_matmul::execute(const dnnl_shape_key& key, const void* x, const void* w, float* y) {
+  const char* kind = key.bf16 ? "bf16" : "f32";
   try {
-    auto& e = p_->get({M, K, N, ldw, ldy});
-    e.src.set_data_handle(const_cast<float*>(x));
-    e.wei.set_data_handle(const_cast<float*>(w));
+    auto& e = p_->get(key);
+    e.src.set_data_handle(const_cast<void*>(x));
+    e.wei.set_data_handle(const_cast<void*>(w));
     e.dst.set_data_handle(y);
 #ifdef _OPENMP
     // nthreads-var is per calling thread in OpenMP, so this does not change the host's other threads.
     omp_set_num_threads(n_threads_);
 #endif
     if (dnnl_primitive_execute(e.prim.get(), p_->strm.get(), 4, e.args) != dnnl_success)
-      fail(errc::internal, "oneDNN f32 matmul {}x{}x{} failed to execute", M, K, N);
+      fail(errc::internal, "oneDNN {} matmul {}x{}x{} failed to execute", kind, key.m, key.k, key.n);
     p_->strm.wait();
   } catch (const dnnl::error& err) {
-    fail(errc::internal, "oneDNN f32 matmul {}x{}x{} failed: {}", M, K, N, err.what());
+    fail(errc::internal, "oneDNN {} matmul {}x{}x{} failed: {}", kind, key.m, key.k, key.n, err.what());
   }
 }
 
