@@ -6,6 +6,7 @@
 
 #include <dianoia/dianoia.hpp>
 
+#include "catalogue.hpp"
 #include "cli.hpp"
 #include "gen_options.hpp"
 #include "printer.hpp"
@@ -14,21 +15,21 @@ namespace cli {
 int cmd_chat(int argc, char** argv) {
   args a(argc, argv, 2);
   std::string model_path, system, v, save_path, load_path;
-  if (!a.value({"-m", "--model"}, model_path)) model_path = default_model_path();
+  model_path = a.value({"-m", "--model"}, model_path) ? resolve_model(model_path) : default_model_path();
   a.value({"-s", "--system"}, system);
   gen_options g;
   g.parse(a);
   dianoia_session_params sp = dianoia_session_default_params();
   dianoia::model::params mp;
   parse_session_flags(a, sp);
-  if (a.value({"-c", "--ctx-size"}, v)) mp.context_length = static_cast<uint32_t>(to_long(v, "-c"));
-  if (a.value({"--max-memory"}, v)) mp.max_memory_bytes = static_cast<uint64_t>(to_long(v, "--max-memory")) << 20;
+  if (a.value({"-c", "--ctx-size"}, v)) mp.context_length = static_cast<uint32_t>(to_long(v, "-c", 0, 1L << 24));
+  if (a.value({"--max-memory"}, v)) mp.max_memory_bytes = static_cast<uint64_t>(to_long(v, "--max-memory", 0, 1L << 30)) << 20;
   a.value({"--save-session"}, save_path);
   a.value({"--load-session"}, load_path);
   const bool json = a.flag("--json"), hide = a.flag("--hide-reasoning");
   a.finish();
 
-  dianoia::model model(model_path, mp);
+  dianoia::model model = load_model(model_path, mp);
   g.apply_model_defaults(model.get());
   dianoia::session session(model, sp);
   dianoia::conversation conv(session);
