@@ -70,6 +70,7 @@ int cmd_chat(int argc, char** argv) {
   a.value({"--load-session"}, load_path);
   const bool json = a.flag("--json"), hide = a.flag("--hide-reasoning");
   a.finish();
+  if (g.p.logprobs >= 0 && !json) throw std::runtime_error("--logprobs shows in --json output only: add --json");
 
   dianoia::model model = load_model(model_path, mp);
   g.apply_model_defaults(model.get());

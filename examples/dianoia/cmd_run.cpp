@@ -40,6 +40,7 @@ int cmd_run(int argc, char** argv) {
   a.value({"--load-session"}, load_path);
   const bool raw = a.flag("--raw"), json = a.flag("--json"), hide = a.flag("--hide-reasoning");
   a.finish();
+  if (g.p.logprobs >= 0 && !json) throw std::runtime_error("--logprobs shows in --json output only: add --json");
   if (have_file) {
     std::ifstream f(prompt_file, std::ios::binary);
     if (!f) throw std::runtime_error("cannot read " + prompt_file);
@@ -56,6 +57,11 @@ int cmd_run(int argc, char** argv) {
   if (samples > 1 && raw) throw std::runtime_error("--samples works on chat prompts (not with --raw)");
   // After samples the session holds no single conversation worth saving: refuse rather than drop it.
   if (samples > 1 && !save_path.empty()) throw std::runtime_error("--save-session saves one generation; not with --samples");
+  if (raw && !system.empty()) throw std::runtime_error("-s/--system needs a chat prompt (not --raw)");
+  if (!g.wrap_up.empty() && g.p.max_reasoning_tokens < 0)
+    throw std::runtime_error("--wrap-up is fed at the thinking budget: give --max-reasoning-tokens N");
+  if (!g.continue_text.empty() && g.p.min_reasoning_tokens <= 0)
+    throw std::runtime_error("--continue-text replaces an early end of thought: give --min-reasoning-tokens N");
   if (raw && !g.reasoning_given) g.p.reasoning = DIANOIA_REASONING_OFF;
 
   dianoia::model model = load_model(model_path, mp);

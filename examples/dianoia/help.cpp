@@ -71,7 +71,7 @@ void gen_help(std::FILE* out) {
       {"--samplers 'a;b;...'", "sampler order (llama.cpp names)",
        "penalties;dry;top_n_sigma;top_k;typ_p;top_p;min_p;xtc;temperature"},
       {"--stop STR", "(repeatable) stop when STR appears (not printed)", ""},
-      {"--logprobs N", "report each token's log-probability and N alternatives (0..100; --json shows them)", "off"},
+      {"--logprobs N", "report each token's log-probability and N alternatives (0..100; needs --json)", "off"},
       {"--ignore-eos", "never end at end-of-generation tokens (benchmarks)", g.ignore_eos ? "on" : "off"},
   });
   print_rows(out, "reasoning", {
@@ -80,8 +80,8 @@ void gen_help(std::FILE* out) {
       {"--max-reasoning-tokens N", "thinking budget; at N the thought is closed and the answer follows; -1 = none",
        num(g.max_reasoning_tokens)},
       {"--min-reasoning-tokens N", "an earlier end of the thought is replaced by --continue-text", num(g.min_reasoning_tokens)},
-      {"--wrap-up TEXT", "fed to the model at the budget before the thought is closed", "none"},
-      {"--continue-text TEXT", "what replaces an early end of thought", "\\nWait"},
+      {"--wrap-up TEXT", "fed to the model at the budget before the thought is closed (needs the budget)", "none"},
+      {"--continue-text TEXT", "replaces an early end of thought (needs --min-reasoning-tokens)", "\\nWait"},
       {"--think-tags OPEN,CLOSE", "the tags around a thought", "<think>,</think>"},
   });
 }
@@ -124,10 +124,10 @@ bool print_command_help(const std::string& cmd, std::FILE* out) {
     print_rows(out, "prompt and output", {
         {"-p, --prompt TEXT", "the prompt; '-' reads stdin", ""},
         {"-f, --file FILE", "read the prompt from FILE", ""},
-        {"-s, --system TEXT", "a system message first", "none"},
+        {"-s, --system TEXT", "a system message first (chat prompts, not --raw)", "none"},
         {"--raw", "plain completion: no chat template, reasoning off unless --reasoning", "off"},
         {"--json", "one JSON object per event on stdout", "off"},
-        {"--hide-reasoning", "show a one-line summary instead of the thinking", "off"},
+        {"--hide-reasoning", "a one-line summary instead of the thinking (--json: no reasoning events)", "off"},
         {"--samples N", "answer N times (1..1024) from one prompt cache", "1"},
         {"--vote", "with --samples: majority vote over the answers (\\boxed{} or last number)", "off"},
         {"--save-session FILE", "save the context after the reply (not with --samples)", ""},

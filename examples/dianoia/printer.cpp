@@ -29,6 +29,8 @@ bool printer::on_event(const dianoia::event& ev) {
   const dianoia_event& r = *ev.raw;
   if (ev.type == DIANOIA_EVENT_DONE || ev.type == DIANOIA_EVENT_VOTE) return true;
   if (json_) {
+    if (hide_ && (ev.type == DIANOIA_EVENT_REASONING || (ev.type == DIANOIA_EVENT_TOKEN && r.channel == DIANOIA_EVENT_REASONING)))
+      return true;  // --hide-reasoning --json: the thought's events are left out
     if (ev.type == DIANOIA_EVENT_TOKEN) {
       std::string top = "[";
       for (size_t i = 0; i < r.n_top; ++i)

@@ -146,7 +146,7 @@ void handle_generate(server_state& st, endpoint kind, const httplib::Request& re
     body_writer write = [&sink](std::string_view s) { return sink.is_writable() && sink.write(s.data(), s.size()); };
     auto lease = st.pool->acquire(prompt);
     if (!lease) {
-      const api_error e = error_of(503, "The server is busy: too many requests are waiting. Retry later.", "server_error");
+      const api_error e = error_of(503, "The server is busy or stopping: retry later.", "server_error");
       write(r->stream ? "data: " + e.to_json() + "\n\ndata: [DONE]\n\n" : e.to_json());
     } else {
       run_generation(*r, *ctx, lease->session(), write);
@@ -300,7 +300,7 @@ int cmd_serve(int argc, char** argv) {
     int sig = 0;
     sigwait(&stop_set, &sig);
     stopping = true;
-    st.pool->cancel_all();
+    st.pool->close();
     svr.stop();
   });
   const bool ok = svr.listen_after_bind();

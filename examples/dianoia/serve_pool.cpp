@@ -16,7 +16,7 @@ session_pool::lease::~lease() {
 
 std::optional<session_pool::lease> session_pool::acquire(const std::vector<int32_t>& prompt) {
   std::unique_lock lock(mu_);
-  if (next_ticket_ - serving_ >= max_waiting_ + sessions_.size()) return std::nullopt;
+  if (closed_ || next_ticket_ - serving_ >= max_waiting_ + sessions_.size()) return std::nullopt;
   const uint64_t ticket = next_ticket_++;
   auto free_index = [&]() -> std::optional<size_t> {
     std::optional<size_t> best;
@@ -31,7 +31,8 @@ std::optional<session_pool::lease> session_pool::acquire(const std::vector<int32
     return best;
   };
   std::optional<size_t> got;
-  cv_.wait(lock, [&] { return ticket == serving_ && (got = free_index()).has_value(); });
+  cv_.wait(lock, [&] { return closed_ || (ticket == serving_ && (got = free_index()).has_value()); });
+  if (closed_) return std::nullopt;  // (the tickets no longer matter)
   ++serving_;
   in_use_[*got] = true;
   cv_.notify_all();  // the next ticket may find another free session
@@ -51,7 +52,12 @@ void session_pool::release(size_t index) {
   cv_.notify_all();
 }
 
-void session_pool::cancel_all() {
+void session_pool::close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  cv_.notify_all();
   for (auto& s : sessions_) s->cancel();
 }
 

@@ -32,10 +32,10 @@ class session_pool {
   };
 
   // Waits for a session (first come, first served); nullopt at once when max_waiting requests already
-  // wait. `prompt` (the request's prompt tokens, possibly approximate) picks among free sessions.
+  // wait, or once the pool is closed. `prompt` (the request's prompt tokens, possibly approximate) picks among free sessions.
   std::optional<lease> acquire(const std::vector<int32_t>& prompt);
-  // Stops every running generation (shutdown).
-  void cancel_all();
+  // Shutdown: stops every running generation; waiting and later acquires get nullopt.
+  void close();
   uint32_t busy() const;
   uint32_t waiting() const;
   uint32_t size() const { return static_cast<uint32_t>(sessions_.size()); }
@@ -49,6 +49,7 @@ class session_pool {
   std::condition_variable cv_;
   uint64_t next_ticket_ = 0, serving_ = 0;
   uint32_t max_waiting_;
+  bool closed_ = false;
 };
 
 }  // namespace cli
