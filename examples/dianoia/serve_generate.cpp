@@ -76,6 +76,11 @@ class generation {
 
   void finish() {
     if (r_.stream) {
+      if (!vote_.is_null()) {  // n > 1: the vote after every choice has finished (extension)
+        json last = chunk_base(json::array());
+        last["vote"] = vote_;
+        emit(last);
+      }
       if (r_.include_usage) {
         json last = chunk_base(json::array());
         last["usage"] = usage();

@@ -261,6 +261,8 @@ std::variant<gen_request, api_error> parse_request(endpoint kind, std::string_vi
       r.logprobs = r.logprobs_on ? std::max(r.top_logprobs, 0) : -1;
     }
     if (r.n > 1 && kind == endpoint::completion) return bad("n", "'n' > 1 works on chat completions only");
+    // The samples API, which n > 1 runs on, reports no per-token logprobs.
+    if (r.n > 1 && r.logprobs >= 0) return bad("logprobs", "'logprobs' is not available with 'n' > 1");
   } catch (const api_error& e) {
     return e;
   } catch (const std::exception& e) {  // a json type error we did not foresee: still the caller's fault

@@ -86,6 +86,10 @@ def curl_checks(s, model_id):
     code, text = curl(s.url + "/v1/chat/completions", {**body, "n": 3, "temperature": 0.8, "seed": 7})
     r = json.loads(text)
     check(code == 200 and len(r["choices"]) == 3 and "answers" in r["vote"], "n = 3: three choices and a vote")
+    code, text = curl(s.url + "/v1/chat/completions", {**body, "n": 2, "temperature": 0.8, "stream": True})
+    events = sse_events(text)
+    check({c["index"] for e in events for c in e["choices"]} == {0, 1} and "answers" in events[-1]["vote"],
+          "n = 2 streamed: deltas of both choices, then the vote")
     code, text = curl(s.url + "/v1/completions", {"prompt": "Once upon a time", "max_tokens": 8, "stop": ["\n"]})
     check(code == 200 and json.loads(text)["object"] == "text_completion", "POST /v1/completions")
 
