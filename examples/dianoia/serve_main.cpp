@@ -287,6 +287,9 @@ int cmd_serve(int argc, char** argv) {
   svr.set_payload_max_length(o.limits.max_body_bytes);
   svr.set_read_timeout(30, 0);
   svr.set_write_timeout(60, 0);
+  // An idle keep-alive connection holds a worker thread, and shutdown waits for it: 3 s instead of 5.
+  // (A proxy's upstream keep-alive must be shorter: docs/deploy.md sets nginx's to 2 s.)
+  svr.set_keep_alive_timeout(3);
   add_guards(svr, st);
   add_routes(svr, st);
   const int port = o.port == 0 ? svr.bind_to_any_port(o.host) : (svr.bind_to_port(o.host, o.port) ? o.port : -1);

@@ -166,6 +166,7 @@ def openai_checks(s, model_id):
         check(False, "openai: bad temperature raises")
     except openai.BadRequestError as e:
         check(e.body.get("param") == "temperature", "openai: bad temperature is BadRequestError on 'temperature'")
+    client.close()  # an idle keep-alive connection would hold the server's shutdown for its timeout
 
 
 def main():
