@@ -252,7 +252,7 @@ dianoia_generate_params to_params(const gen_request& r, const gen_context& ctx, 
   if (r.presence_penalty) p.presence_penalty = *r.presence_penalty;
   if (r.frequency_penalty) p.frequency_penalty = *r.frequency_penalty;
   if (r.repeat_penalty) p.repeat_penalty = *r.repeat_penalty;
-  if (r.seed) p.seed = *r.seed;
+  p.seed = r.seed ? *r.seed : ctx.seed;
   // A plain completion is text continuation: no thinking split unless the request asks for it.
   p.reasoning = r.reasoning ? *r.reasoning : r.kind == endpoint::completion ? DIANOIA_REASONING_OFF : DIANOIA_REASONING_AUTO;
   p.max_reasoning_tokens = r.max_reasoning_tokens;

@@ -21,6 +21,7 @@ struct gen_context {
   int64_t created = 0;  // unix seconds
   dianoia_generate_params defaults;  // the library's defaults with the model's generation_config applied
   int32_t default_max_tokens = 4096;
+  uint64_t seed = 0;  // for requests without one: fresh per request, so that sampling varies as clients expect
 };
 
 // Writes bytes to the client; false once the client is gone (the generation then stops).

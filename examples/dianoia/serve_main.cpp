@@ -73,12 +73,20 @@ api_error error_of(int status, std::string message, std::string type = "invalid_
   return e;
 }
 
-std::string random_id(const char* prefix) {
+// Distinct, unpredictable-enough 64-bit values for ids and seeds: a counter through splitmix64, salted
+// once per process.
+uint64_t next_random() {
   static std::atomic<uint64_t> counter{0};
-  static const uint64_t salt = std::random_device{}();
+  static const uint64_t salt = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+  uint64_t z = salt + (counter++ + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+std::string random_id(const char* prefix) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s%016llx", prefix,
-                static_cast<unsigned long long>((salt ^ (counter++ * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull));
+  std::snprintf(buf, sizeof buf, "%s%016llx", prefix, static_cast<unsigned long long>(next_random()));
   return buf;
 }
 
@@ -141,6 +149,7 @@ void handle_generate(server_state& st, endpoint kind, const httplib::Request& re
   ctx->created = static_cast<int64_t>(std::time(nullptr));
   ctx->defaults = st.defaults;
   ctx->default_max_tokens = st.opt.limits.max_tokens;
+  ctx->seed = next_random();
   res.set_header("Cache-Control", "no-cache");
   auto provider = [&st, r, ctx, prompt = std::move(prompt)](size_t, httplib::DataSink& sink) {
     body_writer write = [&sink](std::string_view s) { return sink.is_writable() && sink.write(s.data(), s.size()); };
