@@ -108,20 +108,22 @@ def curl_checks(s, model_id):
     check(error_shape(code, text, 413), "413 for a 2 MiB body")
     code, text = curl(s.url + "/v1/nothing")
     check(error_shape(code, text, 404), "404 for an unknown path")
-    check_cancel(s)
+    check_cancel(s, True)
+    check_cancel(s, False)
 
 
-def check_cancel(s):
-    # A stream that would run 4000 tokens (end-of-turn banned); the client reads a little and hangs up.
-    body = {"messages": CHAT, "max_tokens": 4000, "stream": True, "logit_bias": {"2": -100}}
+def check_cancel(s, stream):
+    # A request that would run 4000 tokens (end-of-turn banned); the client hangs up early. A stream
+    # notices at its next token; a plain response at its next keep-alive space (within a second).
+    body = {"messages": CHAT, "max_tokens": 4000, "stream": stream, "logit_bias": {"2": -100}}
     host, port = s.url[len("http://"):].split(":")
     raw = json.dumps(body).encode()
     sock = socket.create_connection((host, int(port)))
     sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                  b"Content-Length: " + str(len(raw)).encode() + b"\r\n\r\n" + raw)
     got = b""
-    while got.count(b"data: ") < 3:
-        got += sock.recv(4096)
+    while got.count(b"data: ") < 3 if stream else not got:
+        got += sock.recv(4096)  # non-streaming: the status line and headers go out first
     sock.close()
     t0 = time.time()
     while time.time() - t0 < 20:
@@ -130,7 +132,8 @@ def check_cancel(s):
             break
         time.sleep(0.1)
     idle = time.time() - t0
-    check(idle < 10, f"a client that hangs up stops its generation ({idle:.1f} s to idle)")
+    check(idle < 10, f"a {'streaming' if stream else 'waiting'} client that hangs up stops its generation "
+                     f"({idle:.1f} s to idle)")
 
 
 def openai_checks(s, model_id):
