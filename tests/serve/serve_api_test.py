@@ -1,6 +1,6 @@
 """`dianoia serve` as clients see it, on the default model (SmolLM2-135M-Instruct).
 
-  serve_api_test.py curl   CLI MODEL   # with curl: shapes, streaming = non-streaming, errors, auth, cancel
+  serve_api_test.py curl   CLI MODEL [SMALL_MODEL]   # with curl: shapes, streaming = non-streaming, errors, auth, cancel
   serve_api_test.py openai CLI MODEL   # with the openai Python package (run by the venv's python)
 """
 import json
@@ -41,7 +41,7 @@ def curl_checks(s, model_id):
     # Greedy output depends a little on how much of the prompt came from the cache (a batch of prompt
     # tokens and single decode steps round differently), so each comparison below is made between two
     # requests after the same prompt: each first runs once to set the cache.
-    body = {"model": model_id, "messages": CHAT, "max_tokens": 24, "temperature": 0}
+    body = {"model": model_id, "messages": CHAT, "max_tokens": 16, "temperature": 0}
     curl(s.url + "/v1/chat/completions", body)
     code, text = curl(s.url + "/v1/chat/completions", body)
     r = json.loads(text)
@@ -61,7 +61,7 @@ def curl_checks(s, model_id):
           "include_usage: a last chunk with the usage")
 
     # Thinking: reasoning_effort opens a <think> block; the budget closes it after 8 tokens.
-    think = {"messages": CHAT, "max_tokens": 40, "temperature": 0, "reasoning_effort": "low", "max_reasoning_tokens": 8}
+    think = {"messages": CHAT, "max_tokens": 24, "temperature": 0, "reasoning_effort": "low", "max_reasoning_tokens": 8}
     curl(s.url + "/v1/chat/completions", think)
     code, text = curl(s.url + "/v1/chat/completions", think)
     r = json.loads(text)
@@ -83,10 +83,10 @@ def curl_checks(s, model_id):
     lp = json.loads(text)["choices"][0]["logprobs"]["content"]
     check(code == 200 and lp and all(len(t["top_logprobs"]) == 2 and t["logprob"] <= 0 for t in lp),
           "logprobs with 2 alternatives per token")
-    code, text = curl(s.url + "/v1/chat/completions", {**body, "n": 3, "temperature": 0.8, "seed": 7})
+    code, text = curl(s.url + "/v1/chat/completions", {**body, "n": 3, "max_tokens": 8, "temperature": 0.8, "seed": 7})
     r = json.loads(text)
     check(code == 200 and len(r["choices"]) == 3 and "answers" in r["vote"], "n = 3: three choices and a vote")
-    code, text = curl(s.url + "/v1/chat/completions", {**body, "n": 2, "temperature": 0.8, "stream": True})
+    code, text = curl(s.url + "/v1/chat/completions", {**body, "n": 2, "max_tokens": 8, "temperature": 0.8, "stream": True})
     events = sse_events(text)
     check({c["index"] for e in events for c in e["choices"]} == {0, 1} and "answers" in events[-1]["vote"],
           "n = 2 streamed: deltas of both choices, then the vote")
@@ -180,7 +180,9 @@ def main():
     with Server(cli, model, "--alias", model_id) as s:
         (curl_checks if mode == "curl" else openai_checks)(s, model_id)
     if mode == "curl":
-        with Server(cli, model, "--api-key", "sesame") as s:
+        # Authentication needs no chat: the small model (if given) loads faster, sanitizer builds included.
+        small = sys.argv[4] if len(sys.argv) > 4 else model
+        with Server(cli, small, "--api-key", "sesame") as s:
             code, text = curl(s.url + "/v1/models")
             check(error_shape(code, text, 401, code="invalid_api_key"), "401 without the API key")
             code, _ = curl(s.url + "/v1/models", None, "-H", "Authorization: Bearer sesame")
