@@ -15,6 +15,7 @@ fuzzers start from documents that parse deep into the code instead of stopping a
   index_json      synthetic model.safetensors.index.json files
   config_json     the shared config.json, plus llama / qwen3 / deepseek_v3 configs (rope scaling, MoE,
                   MLA fields) and generation_config.json files
+  serve_request   request bodies for dianoia serve (chat and completion, every field it reads)
 
 Usage: make_corpus.py --data-dir ../shared/data --fixtures-dir tests/fixtures --out build-fuzz/corpus
 Seeds already there are kept (libFuzzer adds its own finds to the same folders).
@@ -308,6 +309,20 @@ def main():
     for i, s in enumerate([b'{"a":[1,-2.5e-3,true,false,null,"\\u00e9\\ud83d\\ude00"],"b":{}}', b"[]", b'"\\"\\\\/\\b"',
                            b"-0.0", b"123456789012345678901234567890", b'[[[[{"x":[]}]]]]']):
         c.add("json", s, f"small-{i}")
+
+    # Request bodies of dianoia serve: the first byte picks the endpoint (even: chat, odd: completion)
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "2+2?"}]},
+            {"role": "assistant", "content": "4", "reasoning_content": "easy"}, {"role": "user", "content": "3+3?"}]
+    for i, body in enumerate([
+            {"model": "m", "messages": chat, "max_tokens": 32, "temperature": 0.7, "top_p": 0.9, "seed": 1, "stop": ["\n", "END"]},
+            {"messages": chat[:2], "stream": True, "stream_options": {"include_usage": True}, "logprobs": True,
+             "top_logprobs": 3, "reasoning_effort": "low", "max_reasoning_tokens": 64, "n": 3},
+            {"messages": chat[1:2], "tools": [], "tool_choice": "none", "response_format": {"type": "text"},
+             "logit_bias": {"15": -100, "7": 2.5}, "presence_penalty": 0.5, "max_completion_tokens": 8}]):
+        c.add("serve_request", b"\0" + dumps(body), f"chat-{i}")
+    for i, body in enumerate([{"prompt": "Once upon a time", "max_tokens": 16, "logprobs": 2, "echo": False},
+                              {"prompt": [1, 15043, 29871], "stream": True, "stop": "x"}]):
+        c.add("serve_request", b"\1" + dumps(body), f"completion-{i}")
 
     for name, blob in safetensors_seeds():
         c.add("safetensors", blob, name)

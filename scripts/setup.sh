@@ -2,7 +2,8 @@
 # Installs what building and testing dianoia needs (Debian 12 packages), then the default model.
 #   bash scripts/setup.sh            # as root, or as a user with sudo
 # Runs `apt-get update` once, and only when a package is missing. Set DIANOIA_SKIP_MODEL=1 to leave
-# the default model out.
+# the default model out. The openai client for the server's tests goes into a venv
+# ($DIANOIA_TEST_VENV, default $DIANOIA_HOME/venv-tests), installed only when missing.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,6 +14,10 @@ packages=(
   # libraries
   libdnnl-dev ocl-icd-opencl-dev # oneDNN's CMake package looks for OpenCL (its GPU runtime)
   libeigen3-dev libfmt-dev libpcre2-dev doctest-dev
+  # dianoia serve (HTTP, JSON bodies) and pull (SHA-256 via libssl-dev, a dependency of httplib's)
+  libcpp-httplib-dev nlohmann-json3-dev
+  # the server's tests: curl, a venv for the openai client, nginx in front of two replicas
+  curl python3-venv nginx-light
   # sanitizers and fuzzers
   clang-14 libclang-rt-14-dev
 )
@@ -44,6 +49,14 @@ if ((${#missing[@]})); then
     "${missing[@]}" </dev/null
 else
   echo "setup: all ${#packages[@]} packages already installed"
+fi
+
+# The openai Python client, for the server's tests, in a venv of its own (tests find it at this path).
+venv=${DIANOIA_TEST_VENV:-${DIANOIA_HOME:-$HOME/.cache/dianoia}/venv-tests}
+if ! "$venv/bin/python" -c 'import openai' >/dev/null 2>&1; then
+  echo "setup: installing the openai client into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check 'openai>=1.40' </dev/null
 fi
 
 if [[ ${DIANOIA_SKIP_MODEL:-0} != 1 ]]; then

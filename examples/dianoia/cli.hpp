@@ -1,5 +1,7 @@
 // Shared pieces of the dianoia command-line program.
 #pragma once
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -51,6 +53,16 @@ class args {
     while (value(names, v)) out.push_back(v);
     return out;
   }
+  // The first remaining item that does not start with '-' (removed), or "" if none.
+  std::string positional() {
+    for (size_t i = 0; i < items_.size(); ++i)
+      if (items_[i].empty() || items_[i][0] != '-') {
+        std::string v = items_[i];
+        items_.erase(items_.begin() + static_cast<long>(i));
+        return v;
+      }
+    return "";
+  }
   // Call after reading every known option: anything left is an error.
   void finish() const {
     if (!items_.empty()) throw std::runtime_error("unknown argument '" + items_.front() + "'");
@@ -60,8 +72,19 @@ class args {
   std::vector<std::string> items_;
 };
 
+// Numbers from flags: the whole text must be a number inside [lo, hi], else a std::runtime_error naming
+// the flag (main turns it into one line on stderr and exit code 2). No wrap-around: "-1" for a count is
+// refused, not read as 4294967295.
 long to_long(const std::string& s, const char* what);
-double to_double(const std::string& s, const char* what);
+long to_long(const std::string& s, const char* what, long lo, long hi);
+uint64_t to_u64(const std::string& s, const char* what);
+double to_double(const std::string& s, const char* what);  // finite only
+
+// `dianoia <command> --help`: the command's flags with their meaning and default (read from the
+// library's default parameters). False if the command is unknown.
+bool print_command_help(const std::string& cmd, std::FILE* out);
+// True when argv (after the command) asks for help.
+bool wants_help(int argc, char** argv);
 
 // -t/--threads, --isa LEVEL, --llamacpp-numerics into session parameters.
 void parse_session_flags(args& a, dianoia_session_params& sp);
@@ -80,5 +103,8 @@ int cmd_chat(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
+int cmd_pull(int argc, char** argv);
+int cmd_models(int argc, char** argv);
 
 }  // namespace cli

@@ -1,12 +1,13 @@
 // dianoia run: one reply (chat template) or a plain completion (--raw), streamed: the model's thinking
 // dimmed, then its answer. With --samples N the prompt is answered N times from one prompt cache and
-// the answers are majority-voted.
+// with --vote the answers are majority-voted.
 #include <fstream>
 #include <iostream>
 #include <iterator>
 
 #include <dianoia/dianoia.hpp>
 
+#include "catalogue.hpp"
 #include "cli.hpp"
 #include "gen_options.hpp"
 #include "printer.hpp"
@@ -21,7 +22,7 @@ std::string read_all(std::istream& in) { return std::string(std::istreambuf_iter
 int cmd_run(int argc, char** argv) {
   args a(argc, argv, 2);
   std::string model_path, prompt, prompt_file, system, v, save_path, load_path;
-  if (!a.value({"-m", "--model"}, model_path)) model_path = default_model_path();
+  model_path = a.value({"-m", "--model"}, model_path) ? resolve_model(model_path) : default_model_path();
   const bool have_prompt = a.value({"-p", "--prompt"}, prompt);
   const bool have_file = a.value({"-f", "--file"}, prompt_file);
   a.value({"-s", "--system"}, system);
@@ -30,15 +31,16 @@ int cmd_run(int argc, char** argv) {
   dianoia_session_params sp = dianoia_session_default_params();
   dianoia::model::params mp;
   parse_session_flags(a, sp);
-  if (a.value({"-c", "--ctx-size"}, v)) mp.context_length = static_cast<uint32_t>(to_long(v, "-c"));
-  if (a.value({"--max-memory"}, v)) mp.max_memory_bytes = static_cast<uint64_t>(to_long(v, "--max-memory")) << 20;
+  if (a.value({"-c", "--ctx-size"}, v)) mp.context_length = static_cast<uint32_t>(to_long(v, "-c", 0, 1L << 24));
+  if (a.value({"--max-memory"}, v)) mp.max_memory_bytes = static_cast<uint64_t>(to_long(v, "--max-memory", 0, 1L << 30)) << 20;
   uint32_t samples = 1;
-  if (a.value({"--samples"}, v)) samples = static_cast<uint32_t>(to_long(v, "--samples"));
+  if (a.value({"--samples"}, v)) samples = static_cast<uint32_t>(to_long(v, "--samples", 1, 1024));
   const bool vote = a.flag("--vote");
   a.value({"--save-session"}, save_path);
   a.value({"--load-session"}, load_path);
   const bool raw = a.flag("--raw"), json = a.flag("--json"), hide = a.flag("--hide-reasoning");
   a.finish();
+  if (g.p.logprobs >= 0 && !json) throw std::runtime_error("--logprobs shows in --json output only: add --json");
   if (have_file) {
     std::ifstream f(prompt_file, std::ios::binary);
     if (!f) throw std::runtime_error("cannot read " + prompt_file);
@@ -53,9 +55,16 @@ int cmd_run(int argc, char** argv) {
   if (samples < 1 || samples > 1024) throw std::runtime_error("--samples takes 1..1024");
   if (vote && samples < 2) throw std::runtime_error("--vote needs --samples N with N >= 2");
   if (samples > 1 && raw) throw std::runtime_error("--samples works on chat prompts (not with --raw)");
+  // After samples the session holds no single conversation worth saving: refuse rather than drop it.
+  if (samples > 1 && !save_path.empty()) throw std::runtime_error("--save-session saves one generation; not with --samples");
+  if (raw && !system.empty()) throw std::runtime_error("-s/--system needs a chat prompt (not --raw)");
+  if (!g.wrap_up.empty() && g.p.max_reasoning_tokens < 0)
+    throw std::runtime_error("--wrap-up is fed at the thinking budget: give --max-reasoning-tokens N");
+  if (!g.continue_text.empty() && g.p.min_reasoning_tokens <= 0)
+    throw std::runtime_error("--continue-text replaces an early end of thought: give --min-reasoning-tokens N");
   if (raw && !g.reasoning_given) g.p.reasoning = DIANOIA_REASONING_OFF;
 
-  dianoia::model model(model_path, mp);
+  dianoia::model model = load_model(model_path, mp);
   g.apply_model_defaults(model.get());
   dianoia::session session(model, sp);
   if (!load_path.empty()) session.load(load_path);
@@ -75,7 +84,7 @@ int cmd_run(int argc, char** argv) {
       return out.on_event(ev);
     };
     auto result = session.chat_samples(msgs, samples, each, g.p);
-    out.vote(result, samples);
+    if (vote) out.vote(result, samples);
     cancel_on_sigint(nullptr);
     return 0;
   }

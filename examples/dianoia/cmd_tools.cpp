@@ -13,6 +13,7 @@
 
 #include <dianoia/dianoia.hpp>
 
+#include "catalogue.hpp"
 #include "cli.hpp"
 
 namespace cli {
@@ -43,9 +44,10 @@ int cmd_info(int argc, char** argv) {
     path = argv[2];
     a = args(argc, argv, 3);
   }
+  path = resolve_model(path);
   std::string cap;
   dianoia::model::params mp;
-  if (a.value({"--max-memory"}, cap)) mp.max_memory_bytes = static_cast<uint64_t>(to_long(cap, "--max-memory")) << 20;
+  if (a.value({"--max-memory"}, cap)) mp.max_memory_bytes = static_cast<uint64_t>(to_long(cap, "--max-memory", 0, 1L << 30)) << 20;
   a.finish();
   dianoia::model m(path, mp);
   auto i = m.info();
@@ -92,12 +94,12 @@ long bench_peak_rss_kib() {
 int cmd_bench(int argc, char** argv) {
   args a(argc, argv, 2);
   std::string path = default_model_path(), v, chat_text;
-  a.value({"-m", "--model"}, path);
+  if (a.value({"-m", "--model"}, path)) path = resolve_model(path);
   dianoia_session_params sp = dianoia_session_default_params();
   long n_prompt = 512, n_gen = 64;
   parse_session_flags(a, sp);
-  if (a.value({"-p", "--prompt-tokens"}, v)) n_prompt = to_long(v, "-p");
-  if (a.value({"-n", "--gen-tokens"}, v)) n_gen = to_long(v, "-n");
+  if (a.value({"-p", "--prompt-tokens"}, v)) n_prompt = to_long(v, "-p", 1, 1L << 20);
+  if (a.value({"-n", "--gen-tokens"}, v)) n_gen = to_long(v, "-n", 1, 1L << 20);
   const bool has_chat = a.value({"--chat-prompt"}, chat_text);
   const bool json = a.flag("--json");
   a.finish();

@@ -5,18 +5,6 @@
 
 namespace cli {
 
-const char* const k_gen_usage =
-    "generation options (run, chat):\n"
-    "  -n N  --temp T  --top-k K  --top-p P  --min-p P  --seed S  --typical P  --top-nsigma S\n"
-    "  --repeat-penalty F  --repeat-last-n N  --presence-penalty F  --frequency-penalty F\n"
-    "  --dry-multiplier F  --dry-base F  --dry-allowed-length N  --dry-penalty-last-n N\n"
-    "  --dry-sequence-breaker S (repeatable)  --dynatemp-range F  --dynatemp-exp F\n"
-    "  --xtc-probability F  --xtc-threshold F  --mirostat 0|2  --mirostat-ent TAU  --mirostat-lr ETA\n"
-    "  --logit-bias ID(+|-)BIAS (repeatable, e.g. 15043+1 or 2-inf)  --samplers 'top_k;top_p;...'\n"
-    "  --reasoning auto|on|off  --max-reasoning-tokens N  --min-reasoning-tokens N\n"
-    "  --wrap-up TEXT  --continue-text TEXT  --think-tags OPEN,CLOSE\n"
-    "  --stop STR (repeatable)  --logprobs N  --ignore-eos\n";
-
 const char* stop_name(dianoia_stop_reason r) {
   switch (r) {
     case DIANOIA_STOP_EOS: return "eos";
@@ -32,13 +20,16 @@ const char* stop_name(dianoia_stop_reason r) {
 namespace {
 
 float to_float(const std::string& v, const char* what) { return static_cast<float>(to_double(v, what)); }
-int32_t to_int(const std::string& v, const char* what) { return static_cast<int32_t>(to_long(v, what)); }
+constexpr long k_i32 = 2147483647;
+int32_t to_int(const std::string& v, const char* what, long lo = -k_i32, long hi = k_i32) {
+  return static_cast<int32_t>(to_long(v, what, lo, hi));
+}
 
 dianoia_logit_bias parse_bias(const std::string& s) {
   // llama.cpp's form: TOKEN_ID followed by a signed bias ("15043+1", "15043-1", "2-inf").
   size_t at = s.find_first_of("+-", 1);
   if (at == std::string::npos) throw std::runtime_error("--logit-bias wants ID+BIAS or ID-BIAS, got '" + s + "'");
-  const auto id = static_cast<int32_t>(to_long(s.substr(0, at), "--logit-bias token"));
+  const auto id = static_cast<int32_t>(to_long(s.substr(0, at), "--logit-bias token", 0, k_i32));
   const std::string b = s.substr(at);
   float bias = b == "-inf" ? -INFINITY : b == "+inf" ? INFINITY : static_cast<float>(to_double(b, "--logit-bias bias"));
   return {id, bias};
@@ -48,28 +39,31 @@ dianoia_logit_bias parse_bias(const std::string& s) {
 
 void gen_options::parse(args& a) {
   std::string v;
-  if (a.value({"-n", "--max-tokens"}, v)) p.max_tokens = to_int(v, "-n");
+  if (a.value({"-n", "--max-tokens"}, v)) p.max_tokens = to_int(v, "-n", -1, k_i32);
   if ((temp_given = a.value({"--temp", "--temperature"}, v))) p.temperature = to_float(v, "--temp");
-  if ((top_k_given = a.value({"--top-k"}, v))) p.top_k = to_int(v, "--top-k");
+  if ((top_k_given = a.value({"--top-k"}, v))) p.top_k = to_int(v, "--top-k", 0, k_i32);
   if ((top_p_given = a.value({"--top-p"}, v))) p.top_p = to_float(v, "--top-p");
   if ((min_p_given = a.value({"--min-p"}, v))) p.min_p = to_float(v, "--min-p");
-  if (a.value({"--seed"}, v)) p.seed = static_cast<uint64_t>(to_long(v, "--seed"));
+  if (a.value({"--seed"}, v)) p.seed = to_u64(v, "--seed");
   if (a.value({"--typical"}, v)) p.typical_p = to_float(v, "--typical");
   if (a.value({"--top-nsigma"}, v)) p.top_n_sigma = to_float(v, "--top-nsigma");
   if (a.value({"--repeat-penalty"}, v)) p.repeat_penalty = to_float(v, "--repeat-penalty");
-  if (a.value({"--repeat-last-n"}, v)) p.penalty_last_n = to_int(v, "--repeat-last-n");
+  if (a.value({"--repeat-last-n"}, v)) p.penalty_last_n = to_int(v, "--repeat-last-n", -1, k_i32);
   if (a.value({"--presence-penalty"}, v)) p.presence_penalty = to_float(v, "--presence-penalty");
   if (a.value({"--frequency-penalty"}, v)) p.frequency_penalty = to_float(v, "--frequency-penalty");
   if (a.value({"--dry-multiplier"}, v)) p.dry_multiplier = to_float(v, "--dry-multiplier");
   if (a.value({"--dry-base"}, v)) p.dry_base = to_float(v, "--dry-base");
-  if (a.value({"--dry-allowed-length"}, v)) p.dry_allowed_length = to_int(v, "--dry-allowed-length");
-  if (a.value({"--dry-penalty-last-n"}, v)) p.dry_penalty_last_n = to_int(v, "--dry-penalty-last-n");
+  if (a.value({"--dry-allowed-length"}, v)) p.dry_allowed_length = to_int(v, "--dry-allowed-length", 0, k_i32);
+  if (a.value({"--dry-penalty-last-n"}, v)) p.dry_penalty_last_n = to_int(v, "--dry-penalty-last-n", -1, k_i32);
   breakers = a.values({"--dry-sequence-breaker"});
   if (a.value({"--dynatemp-range"}, v)) p.dynatemp_range = to_float(v, "--dynatemp-range");
   if (a.value({"--dynatemp-exp"}, v)) p.dynatemp_exponent = to_float(v, "--dynatemp-exp");
   if (a.value({"--xtc-probability"}, v)) p.xtc_probability = to_float(v, "--xtc-probability");
   if (a.value({"--xtc-threshold"}, v)) p.xtc_threshold = to_float(v, "--xtc-threshold");
-  if (a.value({"--mirostat"}, v)) p.mirostat = to_int(v, "--mirostat");
+  if (a.value({"--mirostat"}, v)) {
+    p.mirostat = to_int(v, "--mirostat", 0, 2);
+    if (p.mirostat == 1) throw std::runtime_error("--mirostat: 1 (mirostat v1) is not implemented; 0 = off, 2 = mirostat 2.0");
+  }
   if (a.value({"--mirostat-ent"}, v)) p.mirostat_tau = to_float(v, "--mirostat-ent");
   if (a.value({"--mirostat-lr"}, v)) p.mirostat_eta = to_float(v, "--mirostat-lr");
   for (const auto& b : a.values({"--logit-bias"})) bias.push_back(parse_bias(b));
@@ -81,8 +75,8 @@ void gen_options::parse(args& a) {
     else if (v == "off") p.reasoning = DIANOIA_REASONING_OFF;
     else throw std::runtime_error("--reasoning takes auto, on or off");
   }
-  if (a.value({"--max-reasoning-tokens"}, v)) p.max_reasoning_tokens = to_int(v, "--max-reasoning-tokens");
-  if (a.value({"--min-reasoning-tokens"}, v)) p.min_reasoning_tokens = to_int(v, "--min-reasoning-tokens");
+  if (a.value({"--max-reasoning-tokens"}, v)) p.max_reasoning_tokens = to_int(v, "--max-reasoning-tokens", -1, k_i32);
+  if (a.value({"--min-reasoning-tokens"}, v)) p.min_reasoning_tokens = to_int(v, "--min-reasoning-tokens", 0, k_i32);
   a.value({"--wrap-up"}, wrap_up);
   a.value({"--continue-text"}, continue_text);
   if (a.value({"--think-tags"}, v)) {
@@ -92,7 +86,7 @@ void gen_options::parse(args& a) {
     close_tag = v.substr(comma + 1);
   }
   stops = a.values({"--stop"});
-  if (a.value({"--logprobs"}, v)) p.logprobs = to_int(v, "--logprobs");
+  if (a.value({"--logprobs"}, v)) p.logprobs = to_int(v, "--logprobs", 0, 100);
   if (a.flag("--ignore-eos")) p.ignore_eos = true;
   bind();
 }

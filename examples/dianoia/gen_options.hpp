@@ -29,9 +29,6 @@ struct gen_options {
   std::vector<dianoia_logit_bias> bias;
 };
 
-// The flags, for usage().
-extern const char* const k_gen_usage;
-
 const char* stop_name(dianoia_stop_reason r);
 
 }  // namespace cli

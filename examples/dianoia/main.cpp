@@ -1,5 +1,6 @@
 // dianoia — run reasoning language models from the command line.
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -9,7 +10,6 @@
 #include <dianoia/dianoia.hpp>
 
 #include "cli.hpp"
-#include "gen_options.hpp"
 
 namespace cli {
 
@@ -21,30 +21,37 @@ long to_long(const std::string& s, const char* what) {
   return v;
 }
 
-double to_double(const std::string& s, const char* what) {
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end) throw std::runtime_error(std::string(what) + ": '" + s + "' is not a number");
+long to_long(const std::string& s, const char* what, long lo, long hi) {
+  const long v = to_long(s, what);
+  if (v < lo || v > hi)
+    throw std::runtime_error(std::string(what) + ": " + s + " is out of range [" + std::to_string(lo) + ", " +
+                             std::to_string(hi) + "]");
   return v;
 }
 
-std::string default_model_path() {
-  std::string home;
-  if (const char* h = std::getenv("DIANOIA_HOME"); h && *h)
-    home = h;
-  else if (const char* u = std::getenv("HOME"); u && *u)
-    home = std::string(u) + "/.cache/dianoia";
-  else
-    home = ".cache/dianoia";
-  return home + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+uint64_t to_u64(const std::string& s, const char* what) {
+  char* end = nullptr;
+  errno = 0;
+  // strtoull accepts "-1" and negates it: refuse a sign instead of wrapping.
+  const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+  if (s.empty() || s[0] == '-' || s[0] == '+' || *end || errno)
+    throw std::runtime_error(std::string(what) + ": '" + s + "' is not an integer in [0, 2^64)");
+  return v;
+}
+
+double to_double(const std::string& s, const char* what) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end || errno || !std::isfinite(v))
+    throw std::runtime_error(std::string(what) + ": '" + s + "' is not a finite number");
+  return v;
 }
 
 void parse_session_flags(args& a, dianoia_session_params& sp) {
   std::string v;
   if (a.value({"-t", "--threads"}, v)) {
-    const long t = to_long(v, "-t");
-    if (t < 0 || t > 1024) throw std::runtime_error("-t: " + v + " threads is not a thread count (0 = auto)");
-    sp.n_threads = static_cast<int32_t>(t);
+    sp.n_threads = static_cast<int32_t>(to_long(v, "-t", 0, 1024));
   }
   if (a.value({"--isa"}, v)) {
     static const char* const names[] = {"scalar", "avx2", "avx_vnni", "avx512", "avx512_vnni", "avx512_bf16"};
@@ -95,62 +102,51 @@ std::string json_string(std::string_view s) {
 
 }  // namespace cli
 
-static void usage() {
-  std::fprintf(stderr,
-      "usage: dianoia <command> [options]\n"
+static void usage(std::FILE* out) {
+  std::fputs(
+      "usage: dianoia <command> [options]      (dianoia <command> --help: its flags and defaults)\n"
       "\n"
       "commands:\n"
       "  run       generate a reply (chat template) or a plain completion (--raw)\n"
       "  chat      an interactive conversation (one line per turn; the KV cache is kept)\n"
+      "  serve     an OpenAI/DeepSeek-compatible HTTP server\n"
+      "  pull      download a catalogue model into $DIANOIA_HOME\n"
+      "  models    list the catalogue and what is downloaded\n"
       "  tokenize  print the token ids of stdin\n"
       "  info      describe a model file\n"
       "  bench     measure prefill and decode speed\n"
       "\n"
-      "dianoia run [-m MODEL] -p PROMPT [generation options] [--raw] [--json] [--hide-reasoning]\n"
-      "            [-c CONTEXT] [-t THREADS] [-s SYSTEM] [--samples N [--vote]] [--max-memory MIB]\n"
-      "            [--isa LEVEL] [--llamacpp-numerics]\n"
-      "            [--save-session FILE] [--load-session FILE]\n"
-      "            (-p - reads the prompt from stdin; -f FILE reads it from a file; --raw --load-session F\n"
-      "            without a prompt continues the saved context)\n"
-      "dianoia chat [-m MODEL] [-s SYSTEM] [generation options] [--json] [--hide-reasoning] [--max-memory MIB]\n"
-      "            [-t THREADS] [--isa LEVEL] [--llamacpp-numerics]\n"
-      "            [--save-session FILE] [--load-session FILE]\n"
-      "dianoia tokenize -m MODEL_OR_TOKENIZER_JSON [--special] [--add-special]   (reads all of stdin;\n"
-      "            a tokenizer.json, or a directory holding one, works as well as a GGUF file)\n"
-      "dianoia info MODEL [--max-memory MIB]   (MODEL: .gguf, first split, or HF model directory)\n"
-      "dianoia bench [-m MODEL] [-t THREADS] [-p PROMPT_TOKENS] [-n GEN_TOKENS] [--chat-prompt TEXT] [--json]\n"
-      "            [--isa LEVEL] [--llamacpp-numerics]   (--chat-prompt: also the time to the first token of\n"
-      "            that one-message chat, measured first, before any warm-up)\n"
-      "\n"
-      "%s"
-      "\n"
-      "--isa LEVEL caps the SIMD level of the matrix kernels (auto, scalar, avx2, avx_vnni, avx512,\n"
-      "avx512_vnni, avx512_bf16; default: the best this CPU has, or $DIANOIA_ISA); --llamacpp-numerics\n"
-      "evaluates prompt batches with llama.cpp's AVX2 arithmetic (slower; for comparing logits).\n"
-      "\n"
-      "With no -m, run and bench use the default model (SmolLM2-135M-Instruct Q4_1) in\n"
-      "$DIANOIA_HOME, default ~/.cache/dianoia (scripts/fetch-default-model.sh puts it there).\n",
-      cli::k_gen_usage);
+      "With no -m, commands use the default model (SmolLM2-135M-Instruct Q4_1) in $DIANOIA_HOME,\n"
+      "default ~/.cache/dianoia (dianoia pull smollm2-135m or scripts/fetch-default-model.sh puts it there).\n",
+      out);
 }
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
-    usage();
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (!std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+    if (argc > 2 && cli::print_command_help(argv[2], stdout)) return 0;
+    usage(stdout);
+    return 0;
   }
   if (!std::strcmp(argv[1], "--version")) {
     std::printf("dianoia %s\n", dianoia_version_string());
     return 0;
   }
   const std::string cmd = argv[1];
+  if (cli::wants_help(argc, argv) && cli::print_command_help(cmd, stdout)) return 0;
   try {
     if (cmd == "run") return cli::cmd_run(argc, argv);
     if (cmd == "chat") return cli::cmd_chat(argc, argv);
     if (cmd == "tokenize") return cli::cmd_tokenize(argc, argv);
     if (cmd == "info") return cli::cmd_info(argc, argv);
     if (cmd == "bench") return cli::cmd_bench(argc, argv);
-    std::fprintf(stderr, "dianoia: unknown command '%s'\n\n", cmd.c_str());
-    usage();
+    if (cmd == "serve") return cli::cmd_serve(argc, argv);
+    if (cmd == "pull") return cli::cmd_pull(argc, argv);
+    if (cmd == "models") return cli::cmd_models(argc, argv);
+    std::fprintf(stderr, "dianoia: unknown command '%s' (dianoia --help lists them)\n", cmd.c_str());
     return 2;
   } catch (const dianoia::error& e) {
     std::fprintf(stderr, "dianoia: %s\n", e.what());

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -13,13 +14,23 @@ namespace cli {
 printer::printer(bool json, bool hide_reasoning) : json_(json), hide_(hide_reasoning), tty_(isatty(STDOUT_FILENO)) {}
 
 void printer::end_reasoning() {
-  if (last_ == DIANOIA_EVENT_REASONING && !hide_) std::fputs(tty_ ? "\033[0m\n\n" : "\n\n", stdout);
+  if (last_ != DIANOIA_EVENT_REASONING) return;
+  if (!hide_) {
+    std::fputs(tty_ ? "\033[0m\n\n" : "\n\n", stdout);
+    return;
+  }
+  // --hide-reasoning: the thought collapses to one line.
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - thought_start_).count();
+  std::printf(tty_ ? "\r\033[K\033[2m[thought for %.1f s, %zu characters hidden]\033[0m\n\n"
+                   : "[thought for %.1f s, %zu characters hidden]\n\n", s, thought_chars_);
 }
 
 bool printer::on_event(const dianoia::event& ev) {
   const dianoia_event& r = *ev.raw;
   if (ev.type == DIANOIA_EVENT_DONE || ev.type == DIANOIA_EVENT_VOTE) return true;
   if (json_) {
+    if (hide_ && (ev.type == DIANOIA_EVENT_REASONING || (ev.type == DIANOIA_EVENT_TOKEN && r.channel == DIANOIA_EVENT_REASONING)))
+      return true;  // --hide-reasoning --json: the thought's events are left out
     if (ev.type == DIANOIA_EVENT_TOKEN) {
       std::string top = "[";
       for (size_t i = 0; i < r.n_top; ++i)
@@ -45,7 +56,17 @@ bool printer::on_event(const dianoia::event& ev) {
     last_ = DIANOIA_EVENT_DONE;
   }
   if (ev.type == DIANOIA_EVENT_REASONING) {
-    if (hide_) return true;
+    if (hide_) {
+      if (last_ != DIANOIA_EVENT_REASONING) {
+        thought_start_ = std::chrono::steady_clock::now();
+        thought_chars_ = 0;
+        if (tty_) std::fputs("\033[2m[thinking...]\033[0m", stdout);
+      }
+      thought_chars_ += ev.text.size();
+      last_ = ev.type;
+      std::fflush(stdout);
+      return true;
+    }
     if (tty_ && last_ != DIANOIA_EVENT_REASONING) std::fputs("\033[2m", stdout);
     std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
   } else {
@@ -69,7 +90,10 @@ void printer::done(const dianoia_event& d) {
         d.sample_index, stop_name(d.stop_reason), d.prompt_tokens, d.reasoning_tokens, d.content_tokens,
         d.injected_tokens, d.prompt_reused, d.prompt_seconds, d.generate_seconds, tps);
   } else {
-    if (tty_ && last_ == DIANOIA_EVENT_REASONING) std::fputs("\033[0m", stdout);
+    if (last_ == DIANOIA_EVENT_REASONING) {
+      if (hide_) end_reasoning();
+      else if (tty_) std::fputs("\033[0m", stdout);
+    }
     std::fputs("\n", stdout);
     std::fflush(stdout);
     std::fprintf(stderr,

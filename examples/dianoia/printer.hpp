@@ -1,6 +1,8 @@
 // Writes a generation's events: reasoning dimmed and answer plain on a terminal, or one JSON object per
 // line with --json.
 #pragma once
+#include <chrono>
+
 #include <dianoia/dianoia.hpp>
 
 namespace cli {
@@ -20,6 +22,8 @@ class printer {
   bool json_, hide_, tty_;
   dianoia_event_type last_ = DIANOIA_EVENT_DONE;
   uint32_t sample_ = 0;
+  std::chrono::steady_clock::time_point thought_start_;  // --hide-reasoning: for the one-line summary
+  size_t thought_chars_ = 0;
 };
 
 }  // namespace cli
