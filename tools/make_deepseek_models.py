@@ -10,6 +10,10 @@ remote code) and safetensors. For each model it writes:
   <name>/model.safetensors    F32 weights in the published checkpoints' tensor names (one tensor per
                               expert: mlp.experts.E.{gate,up,down}_proj; transformers itself stacks them)
   <name>/reference_hf.json    transformers' float32 logits at the stored positions of each sequence
+  <name>/<name>.F32.gguf      the same weights in llama.cpp's deepseek2 layout (our own conversion, F32,
+                              experts stacked into 3-D tensors): ds_v3 with a fused attn_kv_b and the
+                              older per-head key/value lengths, ds_v2 with the split attn_k_b/attn_v_b
+                              and the newer MLA keys
   <name>_fp8/...              (V3 only) the same model with its matrices in float8 e4m3 and 128x128
                               weight_scale_inv blocks, as DeepSeek-V3 ships, and the logits transformers
                               gives for the dequantized weights (each block's e4m3 values times its scale,
@@ -48,12 +52,12 @@ MODELS = [
         COMMON, model_type="deepseek_v3", num_hidden_layers=3, q_lora_rank=16, scoring_func="sigmoid",
         topk_method="noaux_tc", norm_topk_prob=True, routed_scaling_factor=2.5, rope_interleave=True,
         rope_scaling={"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 128, "beta_fast": 32,
-                      "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 0.8}), fp8=True, seed=11),
+                      "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 0.8}), fp8=True, seed=11, split_kv_b=False),
     dict(name="ds_v2", cls="DeepseekV2ForCausalLM", config=dict(
         COMMON, model_type="deepseek_v2", num_hidden_layers=2, q_lora_rank=None, scoring_func="softmax",
         topk_method="group_limited_greedy", norm_topk_prob=False, routed_scaling_factor=2.0,
         rope_scaling={"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 128, "beta_fast": 32,
-                      "beta_slow": 1, "mscale": 0.707, "mscale_all_dim": 0.707}), fp8=False, seed=12),
+                      "beta_slow": 1, "mscale": 0.707, "mscale_all_dim": 0.707}), fp8=False, seed=12, split_kv_b=True),
 ]
 
 
@@ -144,6 +148,114 @@ def dequant(q, scale):
     return (w * s).to(torch.bfloat16).to(torch.float32)
 
 
+def add_minimal_vocab(w, n_vocab):
+    """Placeholder SentencePiece-style pieces: enough for llama.cpp (and dianoia) to load the file."""
+    import gguf
+    w.add_tokenizer_model("llama")
+    w.add_token_list(["<unk>", "<s>", "</s>"] + [f"\u2581t{i}" for i in range(3, n_vocab)])
+    w.add_token_scores([0.0] * 3 + [-float(i) for i in range(3, n_vocab)])
+    w.add_token_types([int(gguf.TokenType.UNKNOWN), int(gguf.TokenType.CONTROL), int(gguf.TokenType.CONTROL)]
+                      + [int(gguf.TokenType.NORMAL)] * (n_vocab - 3))
+    w.add_unk_token_id(0)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_add_bos_token(False)
+    w.add_add_eos_token(False)
+
+
+def write_gguf(cfg, tensors, path, split_kv_b):
+    """Our own HF -> GGUF conversion in llama.cpp's deepseek2 names and keys, F32 throughout, experts
+    stacked into 3-D tensors. split_kv_b: kv_b as attn_k_b (key half, transposed per head) + attn_v_b and
+    the newer MLA keys (one KV head of kv_lora + rope); else a fused attn_kv_b and the older keys."""
+    import gguf
+    w = gguf.GGUFWriter(str(path), "deepseek2")
+    H, nope, rope, vd = cfg["num_attention_heads"], cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"]
+    r, E, L = cfg["kv_lora_rank"], cfg["n_routed_experts"], cfg["num_hidden_layers"]
+    w.add_name(path.stem)
+    w.add_context_length(cfg["max_position_embeddings"])
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_block_count(L)
+    w.add_feed_forward_length(cfg["intermediate_size"])
+    w.add_head_count(H)
+    w.add_rope_freq_base(cfg["rope_theta"])
+    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    w.add_file_type(0)
+    w.add_vocab_size(cfg["vocab_size"])
+    w.add_leading_dense_block_count(cfg["first_k_dense_replace"])
+    if cfg["q_lora_rank"]:
+        w.add_q_lora_rank(cfg["q_lora_rank"])
+    w.add_kv_lora_rank(r)
+    if split_kv_b:
+        w.add_head_count_kv(1)
+        w.add_key_length(r + rope)
+        w.add_value_length(r)
+        w.add_key_length_mla(nope + rope)
+        w.add_value_length_mla(vd)
+    else:
+        w.add_head_count_kv(H)
+        w.add_key_length(nope + rope)
+        w.add_value_length(vd)
+    w.add_expert_feed_forward_length(cfg["moe_intermediate_size"])
+    w.add_expert_count(E)
+    w.add_expert_used_count(cfg["num_experts_per_tok"])
+    w.add_expert_shared_count(cfg["n_shared_experts"])
+    w.add_expert_weights_scale(cfg["routed_scaling_factor"])
+    w.add_expert_weights_norm(cfg["norm_topk_prob"])
+    w.add_expert_gating_func(gguf.ExpertGatingFuncType.SIGMOID if cfg["scoring_func"] == "sigmoid"
+                             else gguf.ExpertGatingFuncType.SOFTMAX)
+    w.add_expert_group_count(cfg["n_group"])
+    w.add_expert_group_used_count(cfg["topk_group"])
+    w.add_rope_dimension_count(rope)
+    rs = cfg["rope_scaling"]
+    w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+    w.add_rope_scaling_factor(rs["factor"])
+    w.add_rope_scaling_orig_ctx_len(rs["original_max_position_embeddings"])
+    w.add_rope_scaling_yarn_log_mul(0.1 * rs["mscale_all_dim"])
+    add_minimal_vocab(w, cfg["vocab_size"])
+
+    def t(name, x):
+        w.add_tensor(name, np.ascontiguousarray(x.numpy() if hasattr(x, "numpy") else x, dtype=np.float32))
+
+    t("token_embd.weight", tensors["model.embed_tokens.weight"])
+    for i in range(L):
+        p, b = f"model.layers.{i}.", f"blk.{i}."
+        a = p + "self_attn."
+        t(b + "attn_norm.weight", tensors[p + "input_layernorm.weight"])
+        if cfg["q_lora_rank"]:
+            t(b + "attn_q_a.weight", tensors[a + "q_a_proj.weight"])
+            t(b + "attn_q_a_norm.weight", tensors[a + "q_a_layernorm.weight"])
+            t(b + "attn_q_b.weight", tensors[a + "q_b_proj.weight"])
+        else:
+            t(b + "attn_q.weight", tensors[a + "q_proj.weight"])
+        t(b + "attn_kv_a_mqa.weight", tensors[a + "kv_a_proj_with_mqa.weight"])
+        t(b + "attn_kv_a_norm.weight", tensors[a + "kv_a_layernorm.weight"])
+        kv_b = tensors[a + "kv_b_proj.weight"]
+        if split_kv_b:
+            kv = kv_b.view(H, nope + vd, r)
+            t(b + "attn_k_b.weight", kv[:, :nope].transpose(1, 2).contiguous())  # [H, r, nope]
+            t(b + "attn_v_b.weight", kv[:, nope:].contiguous())                  # [H, v, r]
+        else:
+            t(b + "attn_kv_b.weight", kv_b)
+        t(b + "attn_output.weight", tensors[a + "o_proj.weight"])
+        t(b + "ffn_norm.weight", tensors[p + "post_attention_layernorm.weight"])
+        if i < cfg["first_k_dense_replace"]:
+            for k in ("gate", "up", "down"):
+                t(b + f"ffn_{k}.weight", tensors[p + f"mlp.{k}_proj.weight"])
+            continue
+        t(b + "ffn_gate_inp.weight", tensors[p + "mlp.gate.weight"])
+        if p + "mlp.gate.e_score_correction_bias" in tensors:
+            t(b + "exp_probs_b.bias", tensors[p + "mlp.gate.e_score_correction_bias"])
+        for k in ("gate", "up", "down"):
+            t(b + f"ffn_{k}_exps.weight", torch.stack([tensors[p + f"mlp.experts.{e}.{k}_proj.weight"] for e in range(E)]))
+            t(b + f"ffn_{k}_shexp.weight", tensors[p + f"mlp.shared_experts.{k}_proj.weight"])
+    t("output_norm.weight", tensors["model.norm.weight"])
+    t("output.weight", tensors["lm_head.weight"])
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main():
     from safetensors.torch import save_file
     seqs = sequences()
@@ -156,7 +268,9 @@ def main():
         save_file(tensors, str(d / "model.safetensors"), metadata={"format": "pt"})
         (d / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
         (d / "reference_hf.json").write_text(json.dumps({"logits": reference(model, seqs)}))
-        entry = {"name": m["name"], "layers": cfg["num_hidden_layers"], "q_lora_rank": cfg["q_lora_rank"] or 0,
+        gguf_name = f"{m['name']}.F32.gguf"
+        write_gguf(cfg, tensors, d / gguf_name, split_kv_b=m["split_kv_b"])
+        entry = {"name": m["name"], "gguf": gguf_name, "split_kv_b": m["split_kv_b"], "layers": cfg["num_hidden_layers"], "q_lora_rank": cfg["q_lora_rank"] or 0,
                  "kv_lora_rank": cfg["kv_lora_rank"], "qk_rope_head_dim": cfg["qk_rope_head_dim"]}
         if m["fp8"]:
             # Matrices of the attention and the experts in fp8 (as DeepSeek-V3 ships them); embeddings,

@@ -104,14 +104,16 @@ class deepseek2_model final : public model {
   deepseek2_model(const hparams& hp, const tensor_source& src)
       : hp_(hp), w_(load_deepseek2_weights(hp_, src)), rope_(hp_, {}) {
     // YaRN as DeepSeek defines it: the rotation's magnitude is mscale(factor, mscale) / mscale(factor,
-    // mscale_all_dim) (1 when both are set equal, as in V3), and the softmax scale grows by
-    // mscale(factor, mscale_all_dim)^2.
+    // mscale_all_dim) (1 when both are equal, as in V3 and in every GGUF file, where llama.cpp keeps
+    // only mscale_all_dim), or mscale(factor, 1) when either is unset (transformers' default); the
+    // softmax scale grows by mscale(factor, mscale_all_dim)^2.
     const auto& sc = hp_.scaling;
     scale_ = 1.0f / std::sqrt(static_cast<float>(hp_.mla.qk_nope_head_dim + hp_.mla.qk_rope_head_dim));
     if (sc.kind == rope_scaling_kind::yarn) {
       const bool both = sc.yarn_mscale != 0.0f && sc.yarn_mscale_all_dim != 0.0f;
-      rope_.set_yarn_magnitude(both ? yarn_mscale(sc.factor, sc.yarn_mscale) / yarn_mscale(sc.factor, sc.yarn_mscale_all_dim)
-                                    : yarn_mscale(sc.factor, 1.0f));
+      rope_.set_yarn_magnitude(sc.yarn_mscale == sc.yarn_mscale_all_dim ? 1.0f
+                               : both ? yarn_mscale(sc.factor, sc.yarn_mscale) / yarn_mscale(sc.factor, sc.yarn_mscale_all_dim)
+                                      : yarn_mscale(sc.factor, 1.0f));
       if (sc.yarn_mscale_all_dim != 0.0f) {
         const float m = yarn_mscale(sc.factor, sc.yarn_mscale_all_dim);
         scale_ *= m * m;
