@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tiny random DeepSeek-V3- and V2-style models with reference logits (tests/fixtures/tiny_deepseek/).
 
-    /work/venv-torch/bin/python tools/make_deepseek_models.py
+    /work/venv-torch/bin/python tools/make_deepseek_models.py            # the fixtures below
+    /work/venv-torch/bin/python tools/make_deepseek_models.py bench      # bench models (see bench())
 
 needs torch, transformers >= 5 (DeepseekV2ForCausalLM / DeepseekV3ForCausalLM are in the library, no
 remote code) and safetensors. For each model it writes:
@@ -256,7 +257,132 @@ def write_gguf(cfg, tensors, path, split_kv_b):
     w.close()
 
 
+# DeepSeek-V2-Lite's per-layer shape (its config.json), 4 layers instead of 27: one dense layer, then
+# 3 MoE layers of 64 routed + 2 shared experts, 6 per token.
+BENCH_SHAPE = dict(hidden=2048, heads=16, kv_lora=512, nope=128, rope=64, v=128, ff=10944, moe_ff=1408, experts=64,
+                   shared=2, used=6, layers=4, dense_lead=1)
+
+
+def bench(out_dir, data_dir):
+    """Random-weight GGUFs with DeepSeek-V2-Lite's per-layer shape for bench/: <out>/ds-v2-lite-4l.Q8_0.gguf
+    (written here) and, when llama-cpp-python is importable, .Q4_K_M.gguf (llama.cpp's quantizer from an F16
+    file written first). stories260K's 512-piece vocabulary, so that both engines load them; the vocab size
+    is therefore not V2-Lite's 102,400 (the output head is 512 rows, not 102,400)."""
+    import gguf
+    from gguf.quants import quantize
+    b = BENCH_SHAPE
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    vocab = gguf.GGUFReader(str(Path(data_dir) / "models" / "stories260K" / "stories260K.gguf"))
+    f = vocab.fields
+    rng = np.random.default_rng(7)
+    H, d = b["heads"], b["hidden"]
+
+    def write(path, qtype):
+        w = gguf.GGUFWriter(str(path), "deepseek2")
+        w.add_name(path.stem)
+        w.add_context_length(4096)
+        w.add_embedding_length(d)
+        w.add_block_count(b["layers"])
+        w.add_feed_forward_length(b["ff"])
+        w.add_head_count(H)
+        w.add_head_count_kv(1)
+        w.add_rope_freq_base(10000.0)
+        w.add_layer_norm_rms_eps(1e-6)
+        w.add_file_type(7 if qtype == gguf.GGMLQuantizationType.Q8_0 else 1)
+        w.add_leading_dense_block_count(b["dense_lead"])
+        w.add_kv_lora_rank(b["kv_lora"])
+        w.add_key_length(b["kv_lora"] + b["rope"])
+        w.add_value_length(b["kv_lora"])
+        w.add_key_length_mla(b["nope"] + b["rope"])
+        w.add_value_length_mla(b["v"])
+        w.add_expert_feed_forward_length(b["moe_ff"])
+        w.add_expert_count(b["experts"])
+        w.add_expert_used_count(b["used"])
+        w.add_expert_shared_count(b["shared"])
+        w.add_expert_weights_scale(1.0)
+        w.add_expert_weights_norm(False)
+        w.add_expert_gating_func(gguf.ExpertGatingFuncType.SOFTMAX)
+        w.add_rope_dimension_count(b["rope"])
+        w.add_tokenizer_model("llama")
+        w.add_token_list([bytes(f["tokenizer.ggml.tokens"].parts[i]) for i in f["tokenizer.ggml.tokens"].data])
+        w.add_token_scores([float(x) for x in f["tokenizer.ggml.scores"].contents()])
+        w.add_token_types([int(x) for x in f["tokenizer.ggml.token_type"].contents()])
+        w.add_bos_token_id(1)
+        w.add_eos_token_id(2)
+        n_vocab = len(f["tokenizer.ggml.tokens"].data)
+
+        def mat(name, *shape):
+            x = (rng.standard_normal(shape, dtype=np.float32) * 0.02)
+            if qtype == gguf.GGMLQuantizationType.F16:
+                w.add_tensor(name, x.astype(np.float16))
+            else:
+                w.add_tensor(name, quantize(x, qtype), raw_dtype=qtype)
+
+        ones = lambda n: np.ones(n, dtype=np.float32)
+        mat("token_embd.weight", n_vocab, d)
+        for l in range(b["layers"]):
+            p = f"blk.{l}."
+            w.add_tensor(p + "attn_norm.weight", ones(d))
+            mat(p + "attn_q.weight", H * (b["nope"] + b["rope"]), d)
+            mat(p + "attn_kv_a_mqa.weight", b["kv_lora"] + b["rope"], d)
+            w.add_tensor(p + "attn_kv_a_norm.weight", ones(b["kv_lora"]))
+            mat(p + "attn_k_b.weight", H, b["kv_lora"], b["nope"])
+            mat(p + "attn_v_b.weight", H, b["v"], b["kv_lora"])
+            mat(p + "attn_output.weight", d, H * b["v"])
+            w.add_tensor(p + "ffn_norm.weight", ones(d))
+            if l < b["dense_lead"]:
+                mat(p + "ffn_gate.weight", b["ff"], d)
+                mat(p + "ffn_up.weight", b["ff"], d)
+                mat(p + "ffn_down.weight", d, b["ff"])
+                continue
+            w.add_tensor(p + "ffn_gate_inp.weight", rng.standard_normal((b["experts"], d), dtype=np.float32) * 0.02)
+            mat(p + "ffn_gate_exps.weight", b["experts"], b["moe_ff"], d)
+            mat(p + "ffn_up_exps.weight", b["experts"], b["moe_ff"], d)
+            mat(p + "ffn_down_exps.weight", b["experts"], d, b["moe_ff"])
+            mat(p + "ffn_gate_shexp.weight", b["shared"] * b["moe_ff"], d)
+            mat(p + "ffn_up_shexp.weight", b["shared"] * b["moe_ff"], d)
+            mat(p + "ffn_down_shexp.weight", d, b["shared"] * b["moe_ff"])
+        w.add_tensor("output_norm.weight", ones(d))
+        mat("output.weight", n_vocab, d)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+        print("wrote", path)
+
+    write(out_dir / "ds-v2-lite-4l.Q8_0.gguf", gguf.GGMLQuantizationType.Q8_0)
+    try:
+        import llama_cpp
+    except ImportError:
+        print("llama-cpp-python is not installed: no Q4_K_M file")
+        return
+    f16 = out_dir / "ds-v2-lite-4l.F16.gguf"
+    write(f16, gguf.GGMLQuantizationType.F16)
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M
+    q4 = out_dir / "ds-v2-lite-4l.Q4_K_M.gguf"
+    rc = llama_cpp.llama_model_quantize(str(f16).encode(), str(q4).encode(), params)
+    if rc != 0:
+        raise SystemExit(f"llama_model_quantize failed ({rc})")
+    f16.unlink()
+    print("wrote", q4)
+
+
 def main():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("stage", nargs="?", default="fixtures", choices=["fixtures", "bench"])
+    ap.add_argument("--out", default="/work/bench-models", help="bench: where the GGUFs go (not the repository)")
+    ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    a = ap.parse_args()
+    if a.stage == "bench":
+        bench(a.out, a.data_dir)
+    else:
+        fixtures()
+
+
+def fixtures():
     from safetensors.torch import save_file
     seqs = sequences()
     man = {"sequences": seqs, "positions": {n: stored_positions(len(s)) for n, s in seqs.items()}, "models": []}

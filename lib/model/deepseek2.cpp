@@ -93,6 +93,7 @@ class deepseek2_state final : public forward_state {
   kv_cache cache_;  // K: [layer][pos][kv_lora + rope] (the normalised latent, then the rotated k_pe); no V
   size_t batch_ = 0;
   std::vector<float> x, xb, qa, q, kva, qabs, olat, att, gate, up, moe_out, router, weights, rope_cs, scores;
+  std::vector<float> latent32;  // an f16 cache's rows of one layer, widened for attention
   std::vector<uint32_t> ids;
   // MoE scratch: the rows routed to one expert, gathered.
   std::vector<float> ex, eg, eu, ey, route_scratch;
@@ -237,22 +238,26 @@ void deepseek2_model::absorbed_attention(deepseek2_state& s, const mla_layer& w,
       for (int64_t i = 0; i < N; ++i) std::memcpy(&s.qabs[(i * H + h) * kr + r], &s.q[(i * H + h) * qk + nope], rd * sizeof(float));
     }
   });
-  // Every (token, head) attends over the cached rows: keys [c, k_pe], values c.
-  const size_t per_thread = pos + n;
-  s.reserve_scores(per_thread);
+  // Every (token, head) attends over the cached rows: keys [c, k_pe], values c. An f16 cache is widened
+  // once per layer for all heads (the same values as widening per head).
+  const size_t len = pos + n;
+  const float* c = nullptr;
+  if (s.kv_ == attn::kv_type::f32) {
+    c = s.cache_.k<float>(l, 0);
+  } else {
+    if (s.latent32.size() < len * kr) s.latent32.resize(len * kr);
+    const fp16_t* c16 = s.cache_.k<fp16_t>(l, 0);
+    s.pool_.parallel_for(static_cast<int64_t>(len), [&](int64_t b, int64_t e) {
+      dequantize_row(ggml_type::f16, c16 + b * kr, &s.latent32[b * kr], (e - b) * kr);
+    });
+    c = s.latent32.data();
+  }
+  s.reserve_scores(len);
   s.pool_.parallel_for_indexed(N * H, [&](int t, int64_t b, int64_t e) {
-    float* scores = &s.scores[static_cast<size_t>(t) * per_thread];
+    float* scores = &s.scores[static_cast<size_t>(t) * len];
     for (int64_t job = b; job < e; ++job) {
-      const int64_t i = job / H, len = pos + i + 1;
-      const float* qv = &s.qabs[job * kr];
-      float* out = &s.olat[job * r];
-      if (s.kv_ == attn::kv_type::f32) {
-        const float* c = s.cache_.k<float>(l, 0);
-        attn::attend_kv(qv, c, kr, kr, c, kr, r, len, scale_, scores, out);
-      } else {
-        const fp16_t* c = s.cache_.k<fp16_t>(l, 0);
-        attn::attend_kv(qv, c, kr, kr, c, kr, r, len, scale_, scores, out);
-      }
+      const int64_t i = job / H;
+      attn::attend_kv(&s.qabs[job * kr], c, kr, kr, c, kr, r, pos + i + 1, scale_, scores, &s.olat[job * r]);
     }
   });
   // Out of the latent space, per head: an [n, r] x [r, v] product.
