@@ -369,15 +369,67 @@ def bench(out_dir, data_dir):
     print("wrote", q4)
 
 
+def llamacpp(vendor):
+    """The fixtures' HF folders through llama.cpp's own converter (llama-cpp-python's vendored
+    convert_hf_to_gguf.py; the tiny models have no tokenizer, so its set_vocab is replaced by the
+    placeholder vocabulary), quantized to Q8_0 by llama.cpp, and llama.cpp's logits for them:
+      <name>/<name>.llamacpp.Q8_0.gguf, <name>/reference_llamacpp.json
+    Also checks that the converter's F32 tensors equal those of our own F32 GGUF (same names, shapes, data)."""
+    import sys
+    import tempfile
+    vendor = Path(vendor)
+    sys.path[:0] = [str(vendor), str(vendor / "gguf-py")]
+    import convert_hf_to_gguf as conv
+    import gguf
+    import llama_cpp
+    from conversion import deepseek
+    deepseek.DeepseekV2Model.set_vocab = lambda self: add_minimal_vocab(self.gguf_writer, self.hparams["vocab_size"])
+    man = json.loads((OUT / "manifest.json").read_text())
+    tmp = Path(tempfile.mkdtemp())
+    for m in man["models"]:
+        d = OUT / m["name"]
+        f32 = tmp / f"{m['name']}.llamacpp.F32.gguf"
+        sys.argv = ["convert_hf_to_gguf.py", str(d), "--outfile", str(f32), "--outtype", "f32"]
+        conv.main()
+        theirs = {t.name: t for t in gguf.GGUFReader(str(f32)).tensors}
+        ours = {t.name: t for t in gguf.GGUFReader(str(d / m["gguf"])).tensors}
+        same = sorted(set(theirs) & set(ours))
+        differ = [n for n in same if theirs[n].data.shape != ours[n].data.shape or
+                  not np.array_equal(np.asarray(theirs[n].data), np.asarray(ours[n].data))]
+        print(m["name"], "tensors: converter only", sorted(set(theirs) - set(ours)), "ours only",
+              sorted(set(ours) - set(theirs)), "differ", differ)
+        q8 = d / f"{m['name']}.llamacpp.Q8_0.gguf"
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
+        if llama_cpp.llama_model_quantize(str(f32).encode(), str(q8).encode(), params) != 0:
+            raise SystemExit("llama_model_quantize failed")
+        hf = json.loads((d / "reference_hf.json").read_text())["logits"]
+        llm = llama_cpp.Llama(model_path=str(q8), n_ctx=256, n_batch=256, logits_all=True, n_threads=2, verbose=False)
+        logits, err = {}, {}
+        for n, ids in man["sequences"].items():
+            llm.reset()
+            llm.eval(ids)
+            rows = [[round(float(x), 6) for x in llm.scores[p]] for p in man["positions"][n]]
+            logits[n] = rows
+            err[n] = max(abs(a - b) for ra, rb in zip(rows, hf[n]) for a, b in zip(ra, rb))
+        del llm
+        (d / "reference_llamacpp.json").write_text(json.dumps(
+            {"file": q8.name, "llama_cpp_python": llama_cpp.__version__, "max_abs_err_vs_hf": err, "logits": logits}))
+        print(m["name"], "llama.cpp Q8_0 vs transformers:", err)
+
+
 def main():
     import argparse
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", nargs="?", default="fixtures", choices=["fixtures", "bench"])
+    ap.add_argument("stage", nargs="?", default="fixtures", choices=["fixtures", "llamacpp", "bench"])
+    ap.add_argument("--vendor", help="llamacpp: llama-cpp-python's vendor/llama.cpp (from its sdist)")
     ap.add_argument("--out", default="/work/bench-models", help="bench: where the GGUFs go (not the repository)")
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     a = ap.parse_args()
     if a.stage == "bench":
         bench(a.out, a.data_dir)
+    elif a.stage == "llamacpp":
+        llamacpp(a.vendor)
     else:
         fixtures()
 

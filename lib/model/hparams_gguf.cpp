@@ -61,6 +61,12 @@ void read_deepseek2(const reader& r, hparams& hp) {
   hp.head_dim = qk;
   hp.rope_dim = m.qk_rope_head_dim;
   hp.n_head_kv = hp.n_head;  // MLA: every head reads the one latent; the converter's "1 KV head" is that
+  // Multi-token-prediction layers (V3's, when a converter keeps them) come last in block_count; the
+  // forward pass runs only the model's own layers.
+  if (const uint32_t nextn = r.count0("nextn_predict_layers"); nextn) {
+    if (nextn >= hp.n_layer) fail(errc::format, "deepseek2: {} prediction layers of {} blocks", nextn, hp.n_layer);
+    hp.n_layer -= nextn;
+  }
 
   auto& e = hp.moe;
   e.n_layer_dense_lead = r.count0("leading_dense_block_count");

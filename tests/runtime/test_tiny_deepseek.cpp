@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gguf/gguf.hpp"
+#include "core/error.hpp"
 #include "json.hpp"
 #include "model/hparams_gguf.hpp"
 #include "model/kv_cache.hpp"
@@ -71,6 +72,25 @@ float max_err(const std::vector<float>& all, size_t V, const std::vector<size_t>
 }
 
 const char* k_seqs[] = {"1", "7", "64", "200"};
+
+// A tensor_source without one of another's tensors.
+class hiding_source final : public tensor_source {
+ public:
+  hiding_source(const tensor_source& base, std::string hidden) : base_(base), hidden_(std::move(hidden)) {
+    for (const auto& t : base.all_tensors())
+      if (t.name != hidden_) kept_.push_back(t);
+  }
+  const std::string& source_name() const override { return base_.source_name(); }
+  const tensor_view* find_tensor(std::string_view name) const override {
+    return name == hidden_ ? nullptr : base_.find_tensor(name);
+  }
+  std::span<const tensor_view> all_tensors() const override { return kept_; }
+
+ private:
+  const tensor_source& base_;
+  std::string hidden_;
+  std::vector<tensor_view> kept_;
+};
 
 }  // namespace
 
@@ -246,4 +266,28 @@ TEST_CASE("deepseek2 routing: V3 group-limited top-k, bias for selection only, n
   double z = 0;
   for (float x : logits) z += std::exp(x);
   CHECK(w[0] == doctest::Approx(2.0 * std::exp(4.0) / z));
+}
+
+TEST_CASE("deepseek2: a missing or misshapen weight is named, never run") {
+  auto f = gguf::file::open(ds_dir() + "/ds_v2/ds_v2.F32.gguf");
+  const hparams hp = hparams_from_gguf(*f);
+  CHECK_THROWS_WITH_AS(create_model(hp, hiding_source(*f, "blk.0.attn_v_b.weight")),
+                       doctest::Contains("attn_kv_b.weight' is missing"), dianoia::detail::error);
+  CHECK_THROWS_WITH_AS(create_model(hp, hiding_source(*f, "blk.1.ffn_up_exps.weight")),
+                       doctest::Contains("blk.1.ffn_up_exps.weight' is missing"), dianoia::detail::error);
+  CHECK_THROWS_WITH_AS(create_model(hp, hiding_source(*f, "blk.1.attn_kv_a_mqa.weight")),
+                       doctest::Contains("attn_kv_a_mqa.weight"), dianoia::detail::error);
+  hparams bad = hp;
+  bad.moe.n_expert = 16;  // the file stacks 8
+  CHECK_THROWS_WITH_AS(create_model(bad, *f), doctest::Contains("ffn_gate_inp.weight' has shape"), dianoia::detail::error);
+  bad = hp;
+  bad.moe.n_ff_expert = 32;  // the router fits; the experts do not
+  CHECK_THROWS_WITH_AS(create_model(bad, *f), doctest::Contains("ffn_gate_exps.weight' has shape"), dianoia::detail::error);
+  bad = hp;
+  bad.mla.kv_lora_rank = 0;
+  CHECK_THROWS_WITH_AS(create_model(bad, *f), doctest::Contains("inconsistent attention sizes"), dianoia::detail::error);
+  // HF form: one expert of the per-expert tensors missing.
+  const loaded l = load("ds_v3");
+  CHECK_THROWS_WITH_AS(create_model(l.hp, hiding_source(*l.weights, "blk.2.ffn_down_exps.5.weight")),
+                       doctest::Contains("blk.2.ffn_down_exps.5.weight' is missing"), dianoia::detail::error);
 }
