@@ -11,7 +11,8 @@
 // q_nope,h) . c + q_pe,h . k_pe, and sum_t p_t v_h,t = kv_b_v,h (sum_t p_t c_t). So the cache holds
 // only [c, k_pe] per token and layer (kv_lora_rank + qk_rope_head_dim values), every head attends over
 // it as keys [c, k_pe] and values c, and two small per-head products (Eigen) move into and out of the
-// latent space. Prompt chunks and decode both use it.
+// latent space. Decode and short chunks use it; prompt chunks expand K and V per head from the cached
+// latents instead (fewer values per key, and matrix products over blocks of queries).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -38,6 +39,11 @@ namespace dianoia::detail {
 namespace {
 
 constexpr size_t k_prefill_chunk = 512;
+// Chunks of at least this many tokens attend with K and V expanded per head (expanded_attention);
+// shorter ones, decode included, in the absorbed form over the latent rows.
+constexpr size_t k_expand_min_batch = 16;
+// Queries per masked product of expanded_attention (bounds its score rows to this many x the keys).
+constexpr int64_t k_expand_block = 64;
 
 using row_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using strided_map = Eigen::Map<row_matrix, 0, Eigen::OuterStride<>>;
@@ -94,6 +100,7 @@ class deepseek2_state final : public forward_state {
   size_t batch_ = 0;
   std::vector<float> x, xb, qa, q, kva, qabs, olat, att, gate, up, moe_out, router, weights, rope_cs, scores;
   std::vector<float> latent32;  // an f16 cache's rows of one layer, widened for attention
+  std::vector<float> expand;    // expanded_attention: per thread one head's K, V and a block of scores
   std::vector<uint32_t> ids;
   // MoE scratch: the rows routed to one expert, gathered.
   std::vector<float> ex, eg, eu, ey, route_scratch;
@@ -138,7 +145,9 @@ class deepseek2_model final : public model {
   void chunk(deepseek2_state& s, std::span<const int32_t> tokens, uint32_t pos, float* logits, bool all_logits) const;
   void attention(deepseek2_state& s, const mla_layer& w, uint32_t l, size_t n, uint32_t pos) const;
   void store_latent(deepseek2_state& s, uint32_t l, size_t n, uint32_t pos) const;
-  void absorbed_attention(deepseek2_state& s, const mla_layer& w, uint32_t l, size_t n, uint32_t pos) const;
+  const float* latent_rows(deepseek2_state& s, uint32_t l, size_t len) const;
+  void absorbed_attention(deepseek2_state& s, const mla_layer& w, const float* c, size_t n, uint32_t pos) const;
+  void expanded_attention(deepseek2_state& s, const mla_layer& w, const float* c, size_t n, uint32_t pos) const;
   void mlp(deepseek2_state& s, const weight_view& gate, const weight_view& up, const weight_view& down, const float* in,
            size_t n, float* out) const;
   void moe(deepseek2_state& s, const mla_layer& w, size_t n) const;
@@ -204,7 +213,11 @@ void deepseek2_model::attention(deepseek2_state& s, const mla_layer& w, uint32_t
     rope_.apply(c + r, 1, rd, &s.rope_cs[i * rd]);                     // the shared k_pe
   }
   store_latent(s, l, n, pos);
-  absorbed_attention(s, w, l, n, pos);  // att[n, H, v]
+  const float* c = latent_rows(s, l, pos + n);  // [pos + n, r + rope]
+  if (n >= k_expand_min_batch)
+    expanded_attention(s, w, c, n, pos);  // att[n, H, v]
+  else
+    absorbed_attention(s, w, c, n, pos);  // att[n, H, v]
   s.mm_.matmul(w.wo, s.att.data(), n, s.xb.data());  // xb[n, d]
 }
 
@@ -219,11 +232,24 @@ void deepseek2_model::store_latent(deepseek2_state& s, uint32_t l, size_t n, uin
   }
 }
 
-// q[n, H, qk] -> att[n, H, v] over the cached latents [0, pos + i] of layer l, per head h:
+// The cached rows [0, len) of layer l as f32 [len, r + rope]: the cache itself, or an f16 cache widened
+// once for every head.
+const float* deepseek2_model::latent_rows(deepseek2_state& s, uint32_t l, size_t len) const {
+  if (s.kv_ == attn::kv_type::f32) return s.cache_.k<float>(l, 0);
+  const int64_t kr = s.cache_.k_row();
+  if (s.latent32.size() < len * kr) s.latent32.resize(len * kr);
+  const fp16_t* c16 = s.cache_.k<fp16_t>(l, 0);
+  s.pool_.parallel_for(static_cast<int64_t>(len), [&](int64_t b, int64_t e) {
+    dequantize_row(ggml_type::f16, c16 + b * kr, &s.latent32[b * kr], (e - b) * kr);
+  });
+  return s.latent32.data();
+}
+
+// Decode and short chunks. q[n, H, qk] -> att[n, H, v] over the latent rows c[0, pos + i], per head h:
 //   qabs[:, h] = [q_nope,h . kv_b_k,h, q_pe,h]    [n, r + rope]
 //   olat[:, h] = softmax(qabs[:, h] . [c, k_pe]^T * scale) . c    [n, r]
 //   att[:, h]  = olat[:, h] . kv_b_v,h^T           [n, v]
-void deepseek2_model::absorbed_attention(deepseek2_state& s, const mla_layer& w, uint32_t l, size_t n,
+void deepseek2_model::absorbed_attention(deepseek2_state& s, const mla_layer& w, const float* c, size_t n,
                                          uint32_t pos) const {
   const auto& m = hp_.mla;
   const int64_t H = hp_.n_head, nope = m.qk_nope_head_dim, rd = m.qk_rope_head_dim, qk = nope + rd;
@@ -238,20 +264,8 @@ void deepseek2_model::absorbed_attention(deepseek2_state& s, const mla_layer& w,
       for (int64_t i = 0; i < N; ++i) std::memcpy(&s.qabs[(i * H + h) * kr + r], &s.q[(i * H + h) * qk + nope], rd * sizeof(float));
     }
   });
-  // Every (token, head) attends over the cached rows: keys [c, k_pe], values c. An f16 cache is widened
-  // once per layer for all heads (the same values as widening per head).
+  // Every (token, head) attends over the latent rows: keys [c, k_pe], values c.
   const size_t len = pos + n;
-  const float* c = nullptr;
-  if (s.kv_ == attn::kv_type::f32) {
-    c = s.cache_.k<float>(l, 0);
-  } else {
-    if (s.latent32.size() < len * kr) s.latent32.resize(len * kr);
-    const fp16_t* c16 = s.cache_.k<fp16_t>(l, 0);
-    s.pool_.parallel_for(static_cast<int64_t>(len), [&](int64_t b, int64_t e) {
-      dequantize_row(ggml_type::f16, c16 + b * kr, &s.latent32[b * kr], (e - b) * kr);
-    });
-    c = s.latent32.data();
-  }
   s.reserve_scores(len);
   s.pool_.parallel_for_indexed(N * H, [&](int t, int64_t b, int64_t e) {
     float* scores = &s.scores[static_cast<size_t>(t) * len];
@@ -267,6 +281,53 @@ void deepseek2_model::absorbed_attention(deepseek2_state& s, const mla_layer& w,
       const const_strided_map vb(w.kv_b + (h * (nope + vd) + nope) * r, vd, r, Eigen::OuterStride<>(r));
       strided_map o(&s.att[h * vd], N, vd, Eigen::OuterStride<>(H * vd));
       o.noalias() = ol * vb.transpose();
+    }
+  });
+}
+
+// Prompt chunks: K and V expanded per head from the latent rows (192 + 128 values per key instead of the
+// absorbed form's 576 + 512), then per block of queries one masked product with the keys and one with
+// the values. Per head h, over the rows [0, len = pos + n):
+//   k_h[len, qk] = [c . kv_b_k,h^T, k_pe],  v_h[len, v] = c . kv_b_v,h^T
+//   att[:, h] = softmax(q_h . k_h^T * scale, causal) . v_h
+void deepseek2_model::expanded_attention(deepseek2_state& s, const mla_layer& w, const float* c, size_t n,
+                                         uint32_t pos) const {
+  const auto& m = hp_.mla;
+  const int64_t H = hp_.n_head, nope = m.qk_nope_head_dim, rd = m.qk_rope_head_dim, qk = nope + rd;
+  const int64_t r = m.kv_lora_rank, vd = m.v_head_dim, kr = r + rd;
+  const int64_t N = static_cast<int64_t>(n), len = pos + N;
+  const size_t per_thread = static_cast<size_t>(len * (qk + vd) + k_expand_block * len);
+  if (s.expand.size() < per_thread * s.pool_.size()) s.expand.resize(per_thread * s.pool_.size());
+  s.pool_.parallel_for_indexed(H, [&](int t, int64_t b, int64_t e) {
+    float* kh = &s.expand[static_cast<size_t>(t) * per_thread];
+    float* vh = kh + len * qk;
+    float* sc = vh + len * vd;
+    const const_strided_map lat(c, len, r, Eigen::OuterStride<>(kr));
+    for (int64_t h = b; h < e; ++h) {
+      const const_strided_map kb(w.kv_b + h * (nope + vd) * r, nope, r, Eigen::OuterStride<>(r));
+      const const_strided_map vb(w.kv_b + (h * (nope + vd) + nope) * r, vd, r, Eigen::OuterStride<>(r));
+      strided_map(kh, len, nope, Eigen::OuterStride<>(qk)).noalias() = lat * kb.transpose();
+      for (int64_t p = 0; p < len; ++p) std::memcpy(kh + p * qk + nope, c + p * kr + r, rd * sizeof(float));
+      strided_map(vh, len, vd, Eigen::OuterStride<>(vd)).noalias() = lat * vb.transpose();
+      for (int64_t i0 = 0; i0 < N; i0 += k_expand_block) {
+        const int64_t mq = std::min<int64_t>(k_expand_block, N - i0), vis = pos + i0 + mq;
+        const const_strided_map qh(&s.q[i0 * H * qk + h * qk], mq, qk, Eigen::OuterStride<>(H * qk));
+        strided_map S(sc, mq, vis, Eigen::OuterStride<>(vis));
+        S.noalias() = qh * const_strided_map(kh, vis, qk, Eigen::OuterStride<>(qk)).transpose();
+        for (int64_t j = 0; j < mq; ++j) {  // row j sees keys [0, pos + i0 + j]
+          float* row = sc + j * vis;
+          const int64_t lim = pos + i0 + j + 1;
+          float mx = -INFINITY;
+          for (int64_t p = 0; p < lim; ++p) mx = std::fmax(mx, row[p] *= scale_);
+          double sum = 0.0;
+          for (int64_t p = 0; p < lim; ++p) sum += row[p] = std::exp(row[p] - mx);
+          const float inv = static_cast<float>(1.0 / sum);
+          for (int64_t p = 0; p < lim; ++p) row[p] *= inv;
+          for (int64_t p = lim; p < vis; ++p) row[p] = 0.0f;
+        }
+        strided_map(&s.att[i0 * H * vd + h * vd], mq, vd, Eigen::OuterStride<>(H * vd)).noalias() =
+            S * const_strided_map(vh, vis, vd, Eigen::OuterStride<>(vd));
+      }
     }
   });
 }

@@ -1,7 +1,8 @@
 // DeepSeek-V2/V3 (multi-head latent attention, DeepSeek MoE, YaRN) on tiny random models against
 // transformers' float32 logits, from tests/fixtures/tiny_deepseek (tools/make_deepseek_models.py):
-// prompt batches, token-by-token decode (the absorbed form over the latent cache), the KV bytes per
-// token, and the fp8 form of the V3 model.
+// prompt batches (chunks of 16 tokens or more expand K/V per head; shorter ones and token-by-token
+// decode use the absorbed form over the latent cache), the KV bytes per token, GGUF twins, the fp8
+// form of the V3 model.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -115,6 +116,15 @@ TEST_CASE("deepseek2: tiny V3 and V2 models match transformers within 1e-4, pref
       const float es = max_err(run(*l.net, ids, 1, true), V, pos, ref[n]);
       CHECK(es <= 1e-4f);
       worst_steps = std::max(worst_steps, es);
+    }
+    // A prompt in two chunks: the second expands K/V over the first's cached latents too.
+    {
+      const auto ids = manifest()["sequences"]["200"].as_vector();
+      auto st = l.net->new_state(256, 2, true);
+      std::vector<float> out(ids.size() * V);
+      l.net->forward(*st, std::span<const int32_t>(ids.data(), 120), 0, out.data(), true);
+      l.net->forward(*st, std::span<const int32_t>(ids.data() + 120, 80), 120, &out[120 * V], true);
+      CHECK(max_err(out, V, manifest()["positions"]["200"].as_vector<size_t>(), ref["200"]) <= 1e-4f);
     }
     // The default f16 cache: the latent rounded to half precision.
     const auto ids = manifest()["sequences"]["64"].as_vector();
