@@ -164,7 +164,7 @@ def add_minimal_vocab(w, n_vocab):
     w.add_add_eos_token(False)
 
 
-def write_gguf(cfg, tensors, path, split_kv_b):
+def write_gguf(cfg, tensors, path, split_kv_b, q8=False):
     """Our own HF -> GGUF conversion in llama.cpp's deepseek2 names and keys, F32 throughout, experts
     stacked into 3-D tensors. split_kv_b: kv_b as attn_k_b (key half, transposed per head) + attn_v_b and
     the newer MLA keys (one KV head of kv_lora + rope); else a fused attn_kv_b and the older keys."""
@@ -214,8 +214,17 @@ def write_gguf(cfg, tensors, path, split_kv_b):
     w.add_rope_scaling_yarn_log_mul(0.1 * rs["mscale_all_dim"])
     add_minimal_vocab(w, cfg["vocab_size"])
 
+    from gguf.quants import quantize, dequantize
+    rounded = {}
+
     def t(name, x):
-        w.add_tensor(name, np.ascontiguousarray(x.numpy() if hasattr(x, "numpy") else x, dtype=np.float32))
+        x = np.ascontiguousarray(x.numpy() if hasattr(x, "numpy") else x, dtype=np.float32)
+        if q8 and x.ndim >= 2 and x.shape[-1] % 32 == 0 and "ffn_gate_inp" not in name:
+            q = quantize(x, gguf.GGMLQuantizationType.Q8_0)
+            w.add_tensor(name, q, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+            rounded[name] = dequantize(q, gguf.GGMLQuantizationType.Q8_0).reshape(x.shape)
+        else:
+            w.add_tensor(name, x)
 
     t("token_embd.weight", tensors["model.embed_tokens.weight"])
     for i in range(L):
@@ -255,6 +264,45 @@ def write_gguf(cfg, tensors, path, split_kv_b):
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+    return rounded
+
+
+def q8_reference(model, cfg, tensors, rounded, seqs):
+    """transformers' logits with the weights the Q8_0 file rounds replaced by their rounded values: what
+    the file's weights compute exactly; the rest of a runtime's error is its activation arithmetic."""
+    import copy
+    m = copy.deepcopy(model)
+    H, nope, vd, r = cfg["num_attention_heads"], cfg["qk_nope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"]
+    names = {"token_embd.weight": "model.embed_tokens.weight", "output.weight": "lm_head.weight"}
+    sub = {"attn_q_a": "self_attn.q_a_proj", "attn_q_b": "self_attn.q_b_proj", "attn_q": "self_attn.q_proj",
+           "attn_kv_a_mqa": "self_attn.kv_a_proj_with_mqa", "attn_kv_b": "self_attn.kv_b_proj",
+           "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
+           "ffn_down": "mlp.down_proj", "ffn_gate_shexp": "mlp.shared_experts.gate_proj",
+           "ffn_up_shexp": "mlp.shared_experts.up_proj", "ffn_down_shexp": "mlp.shared_experts.down_proj"}
+    state = m.state_dict()
+    ff = cfg["moe_intermediate_size"]
+    with torch.no_grad():
+        for gname, arr in rounded.items():
+            x = torch.from_numpy(np.array(arr, dtype=np.float32))
+            if gname in names:
+                state[names[gname]].copy_(x)
+                continue
+            _, bid, kind, _ = gname.split(".")
+            p = f"model.layers.{bid}."
+            if kind in ("ffn_gate_exps", "ffn_up_exps"):
+                half = slice(0, ff) if kind == "ffn_gate_exps" else slice(ff, 2 * ff)
+                state[p + "mlp.experts.gate_up_proj"][:, half].copy_(x)
+            elif kind == "ffn_down_exps":
+                state[p + "mlp.experts.down_proj"].copy_(x)
+            elif kind in ("attn_k_b", "attn_v_b"):
+                kv = state[p + "self_attn.kv_b_proj.weight"].view(H, nope + vd, r)
+                if kind == "attn_k_b":
+                    kv[:, :nope].copy_(x.transpose(1, 2))
+                else:
+                    kv[:, nope:].copy_(x)
+            else:
+                state[p + sub[kind] + ".weight"].copy_(x)
+    return reference(m, seqs)
 
 
 # DeepSeek-V2-Lite's per-layer shape (its config.json), 4 layers instead of 27: one dense layer, then
@@ -448,7 +496,9 @@ def fixtures():
         (d / "reference_hf.json").write_text(json.dumps({"logits": reference(model, seqs)}))
         gguf_name = f"{m['name']}.F32.gguf"
         write_gguf(cfg, tensors, d / gguf_name, split_kv_b=m["split_kv_b"])
-        entry = {"name": m["name"], "gguf": gguf_name, "split_kv_b": m["split_kv_b"], "layers": cfg["num_hidden_layers"], "q_lora_rank": cfg["q_lora_rank"] or 0,
+        rounded = write_gguf(cfg, tensors, d / f"{m['name']}.Q8_0.gguf", split_kv_b=m["split_kv_b"], q8=True)
+        (d / "reference_hf_q8_0.json").write_text(json.dumps({"logits": q8_reference(model, cfg, tensors, rounded, seqs)}))
+        entry = {"name": m["name"], "gguf": gguf_name, "gguf_q8_0": f"{m['name']}.Q8_0.gguf", "split_kv_b": m["split_kv_b"], "layers": cfg["num_hidden_layers"], "q_lora_rank": cfg["q_lora_rank"] or 0,
                  "kv_lora_rank": cfg["kv_lora_rank"], "qk_rope_head_dim": cfg["qk_rope_head_dim"]}
         if m["fp8"]:
             # Matrices of the attention and the experts in fp8 (as DeepSeek-V3 ships them); embeddings,

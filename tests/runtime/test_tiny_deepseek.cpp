@@ -175,6 +175,41 @@ TEST_CASE("deepseek2: the F32 GGUF twins give transformers' logits too") {
   }
 }
 
+// Q8_0 files (gguf-py's quantizer, llama.cpp's reference Q8_0; rows of 16 values stay F32) against
+// transformers run on the very weights the file rounds to: what remains is the runtime's own rounding of
+// activations to q8 blocks (decode, as llama.cpp does) or the int8 GEMM's (prompts). That is one 8-bit
+// rounding of one operand of the same products as the weights' rounding, so it may move the logits about
+// as far: the bound is twice the weights' own effect (reference_hf_q8_0 against reference_hf).
+TEST_CASE("deepseek2: Q8_0 GGUFs against transformers on the same rounded weights") {
+  for (const auto& m : manifest()["models"].arr) {
+    const std::string name = m["name"].str;
+    CAPTURE(name);
+    auto f = gguf::file::open(ds_dir() + "/" + name + "/" + m["gguf_q8_0"].str);
+    hparams ghp = hparams_from_gguf(*f);
+    ghp.scaling.yarn_mscale = read_hf_config(ds_dir() + "/" + name).scaling.yarn_mscale;  // as above
+    auto net = create_model(ghp, *f);
+    const size_t V = net->hp().n_vocab;
+    const json ref = json::parse(dianoia::test::read_file(ds_dir() + "/" + name + "/reference_hf_q8_0.json"))["logits"];
+    const json ref32 = json::parse(dianoia::test::read_file(ds_dir() + "/" + name + "/reference_hf.json"))["logits"];
+    float weights_effect = 0, prefill = 0, decode = 0;
+    for (const char* n : {"7", "64", "200"}) {
+      const auto ids = manifest()["sequences"][n].as_vector();
+      const auto pos = manifest()["positions"][n].as_vector<size_t>();
+      const auto a = run(*net, ids, ids.size(), false), b = run(*net, ids, 1, false);
+      prefill = std::max(prefill, max_err(a, V, pos, ref[n]));
+      decode = std::max(decode, max_err(b, V, pos, ref[n]));
+      for (size_t k = 0; k < pos.size(); ++k) {
+        const auto x = ref[n].arr[k].as_vector<float>(), y = ref32[n].arr[k].as_vector<float>();
+        for (size_t v = 0; v < V; ++v) weights_effect = std::max(weights_effect, std::fabs(x[v] - y[v]));
+      }
+    }
+    CHECK(prefill <= 2 * weights_effect);
+    CHECK(decode <= 2 * weights_effect);
+    MESSAGE(name << " Q8_0 (f16 cache): max |dianoia - transformers on the rounded weights| prefill " << prefill
+                 << ", decode " << decode << "; the weights' rounding itself moves the logits by " << weights_effect);
+  }
+}
+
 TEST_CASE("deepseek2: the KV cache holds kv_lora_rank + qk_rope_head_dim values per token and layer") {
   for (const auto& m : manifest()["models"].arr) {
     const loaded l = load(m["name"].str);
