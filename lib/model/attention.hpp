@@ -88,6 +88,17 @@ bool block_kernel_available(int64_t hd);
 void attend_block_f16(const block_queries& bq, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t hd,
                       float scale, float* scratch, float* out, int64_t out_stride);
 
+// Keys and values of different sizes in rows of their own: out[dv] = softmax(q . K[0..len) * scale) .
+// V[0..len), key p at k + p * k_stride (dk values), value p at v + p * v_stride (dv values); K and V may
+// be slices of the same rows (multi-head latent attention's absorbed form attends over the cached latent
+// as both). Over f32 rows (vectorised products) or f16 rows (scalar, each value widened exactly; callers that
+// attend many heads over one f16 run widen it once and take the f32 version); the softmax sums in
+// double, as attend_f32's. scores needs len floats.
+void attend_kv(const float* q, const float* k, int64_t k_stride, int64_t dk, const float* v, int64_t v_stride,
+               int64_t dv, int64_t len, float scale, float* scores, float* out);
+void attend_kv(const float* q, const fp16_t* k, int64_t k_stride, int64_t dk, const fp16_t* v, int64_t v_stride,
+               int64_t dv, int64_t len, float scale, float* scores, float* out);
+
 // The scalar version (reference for tests; used without AVX2). attend_f16 gives the same bits.
 void attend_f16_ref(const float* q, const fp16_t* k, const fp16_t* v, int64_t stride, int64_t len, int64_t hd,
                     float scale, float* scratch, float* out);

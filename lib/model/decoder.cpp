@@ -21,6 +21,7 @@
 #include "model/decoder_weights.hpp"
 #include "model/kv_cache.hpp"
 #include "model/ops.hpp"
+#include "model/prefill_chunks.hpp"
 #include "model/registry.hpp"
 #include "model/rope.hpp"
 
@@ -146,24 +147,8 @@ class decoder_model final : public model {
 void decoder_model::forward(forward_state& st, std::span<const int32_t> tokens, uint32_t pos, float* logits,
                             bool all_logits) const {
   auto& s = static_cast<decoder_state&>(st);
-  const size_t n = tokens.size();
-  if (n == 0) fail(errc::invalid_argument, "forward() needs at least one token");
-  if (pos > s.n_ctx() || n > s.n_ctx() - pos)
-    fail(errc::context_full, "context full: {} + {} tokens exceed the context of {}", pos, n, s.n_ctx());
-  for (int32_t t : tokens)
-    if (t < 0 || static_cast<uint32_t>(t) >= hp_.n_vocab)
-      fail(errc::invalid_argument, "token id {} is outside the vocabulary of {}", t, hp_.n_vocab);
-  // Each chunk sees the cache its predecessors filled, so chunking changes nothing but peak memory.
-  for (size_t at = 0; at < n; at += k_prefill_chunk) {
-    const size_t m = std::min(k_prefill_chunk, n - at);
-    const bool last = at + m == n;
-    if (!all_logits && !last) {
-      forward_chunk(s, tokens.subspan(at, m), pos + static_cast<uint32_t>(at), nullptr, false);
-    } else {
-      float* out = all_logits ? logits + at * hp_.n_vocab : logits;
-      forward_chunk(s, tokens.subspan(at, m), pos + static_cast<uint32_t>(at), out, all_logits);
-    }
-  }
+  forward_in_chunks(hp_.n_vocab, s.n_ctx(), tokens, pos, logits, all_logits, k_prefill_chunk,
+                    [&](std::span<const int32_t> t, uint32_t p, float* out, bool all) { forward_chunk(s, t, p, out, all); });
 }
 
 // One chunk of n tokens at positions [pos, pos + n). logits == nullptr: fill the cache only.

@@ -4,41 +4,18 @@
 
 #include "core/error.hpp"
 #include "kernels/quant/quant.hpp"
+#include "model/weight_lookup.hpp"
 
 namespace dianoia::detail {
 namespace {
 
-// Looks up a tensor and checks its shape (ggml order: ne[0] is the row length; ne1 0 means a vector).
-const tensor_view& find(const tensor_source& src, const std::string& name, uint64_t ne0, uint64_t ne1) {
-  const auto* t = src.find_tensor(name);
-  if (!t) fail(errc::format, "tensor '{}' is missing", name);
-  const uint64_t want1 = ne1 == 0 ? 1 : ne1;
-  if (t->ne[0] != ne0 || t->ne[1] != want1 || t->ne[2] != 1 || t->ne[3] != 1)
-    fail(errc::format, "tensor '{}' has shape [{}, {}, {}, {}], expected [{}, {}]", name, t->ne[0], t->ne[1], t->ne[2],
-         t->ne[3], ne0, want1);
-  return *t;
-}
-
-// Norm weights and biases are small: kept as f32 copies whatever their storage type (F32 in GGUF,
-// often BF16 in safetensors).
-std::vector<float> vec(const tensor_source& src, const std::string& name, uint64_t n) {
-  const auto& t = find(src, name, n, 0);
-  if (!dequantize_supports(t.type) || n % ggml_traits(t.type).block_elems != 0)
-    fail(errc::unsupported, "tensor '{}' has type {}, which dianoia cannot read yet", name, ggml_traits(t.type).name);
-  std::vector<float> out(n);
-  dequantize_row(t.type, t.data, out.data(), static_cast<int64_t>(n));
-  return out;
-}
-
+// Shorter names for the shared lookups (model/weight_lookup.hpp).
+std::vector<float> vec(const tensor_source& src, const std::string& name, uint64_t n) { return load_vec(src, name, n); }
 std::vector<float> optional_vec(const tensor_source& src, const std::string& name, uint64_t n) {
-  return src.find_tensor(name) ? vec(src, name, n) : std::vector<float>{};
+  return load_optional_vec(src, name, n);
 }
-
 weight_view matrix(const tensor_source& src, const std::string& name, uint64_t cols, uint64_t rows) {
-  const auto& t = find(src, name, cols, rows);
-  if (!matmul_engine::supports(t.type))
-    fail(errc::unsupported, "tensor '{}' has type {}, which dianoia cannot multiply yet", name, ggml_traits(t.type).name);
-  return weight_view{t.type, t.data, static_cast<int64_t>(rows), static_cast<int64_t>(cols)};
+  return load_matrix(src, name, cols, rows);
 }
 
 }  // namespace

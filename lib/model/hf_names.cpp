@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/error.hpp"
+#include "model/weight_lookup.hpp"
 
 namespace dianoia::detail {
 namespace {
@@ -79,7 +80,7 @@ std::optional<hf_tensor_name> map_hf_tensor_name(const hparams& hp, std::string_
       if (hp.moe.n_expert && *expert >= hp.moe.n_expert)
         fail(errc::format, "tensor '{}': expert {} but the config has {} experts", name, *expert, hp.moe.n_expert);
       const std::string_view kind = e.substr(0, e.size() - 5);  // gate / up / down
-      return hf_tensor_name{blk + "ffn_" + std::string(kind) + "_exps." + std::to_string(*expert) + ".weight"};
+      return hf_tensor_name{expert_tensor_name(*layer, kind, *expert)};
     }
   }
   for (const auto& r : k_layer) {

@@ -1,8 +1,9 @@
 // Hugging Face tensor names -> dianoia's canonical (GGUF, llama.cpp) names, for every architecture that
 // loads from safetensors. The table follows llama.cpp's gguf-py tensor mapping. Per-expert MoE weights
 // (DeepSeek's mlp.experts.E.*_proj) have no GGUF equivalent (llama.cpp stacks them into one 3-D
-// ffn_*_exps tensor at conversion); they keep one view per expert, named blk.N.ffn_{gate,up,down}_exps.E.weight,
-// so that no 600 GB model is ever copied just to be stacked.
+// ffn_*_exps tensor at conversion); they keep one view per expert, named by expert_tensor_name
+// (model/weight_lookup.hpp: blk.N.ffn_{gate,up,down}_exps.E.weight), so that no 600 GB model is ever
+// copied just to be stacked; load_experts reads either form.
 #pragma once
 #include <optional>
 #include <string>

@@ -124,6 +124,16 @@ void read_deepseek(const config_reader& r, hparams& hp) {
   if (scoring.empty() || scoring == "softmax") e.sigmoid_gating = false;
   else if (scoring == "sigmoid") e.sigmoid_gating = true;
   else fail(errc::unsupported, "config.json: scoring_func '{}' is not supported (softmax, sigmoid)", scoring);
+  // V3 (noaux_tc) limits routing to the groups whose two best experts score highest; V2's
+  // group_limited_greedy to those whose best does; greedy ignores the groups. V2 normalises the chosen
+  // weights (norm_topk_prob) or scales them, V3 does both.
+  const std::string method = r.str("topk_method");
+  const bool v3 = r.str("model_type") == "deepseek_v3";
+  if (method == "noaux_tc" || (method.empty() && v3)) e.group_scoring = expert_group_scoring::top2_sum;
+  else if (method == "group_limited_greedy") e.group_scoring = expert_group_scoring::best;
+  else if (method == "greedy" || method.empty()) e.group_scoring = expert_group_scoring::none;
+  else fail(errc::unsupported, "config.json: topk_method '{}' is not supported (greedy, group_limited_greedy, noaux_tc)", method);
+  e.scale_normalized = v3;
   if (e.n_expert && (e.n_expert_used == 0 || e.n_expert_used > e.n_expert))
     fail(errc::format, "config.json: num_experts_per_tok {} does not fit {} experts", e.n_expert_used, e.n_expert);
   if (e.n_expert_groups && (e.n_expert % e.n_expert_groups != 0 || e.n_group_used > e.n_expert_groups))
@@ -172,8 +182,11 @@ hparams hparams_from_config_json(std::string_view json) {
   read_rope(root, hp);
   if (!(hp.rope_base > 0)) fail(errc::format, "config.json: rope_theta must be positive");
   if (!(hp.rms_eps > 0)) fail(errc::format, "config.json: rms_norm_eps must be positive");
-  // The loader permutes llama's q/k rows into GGUF's adjacent-pair layout; the others keep HF's halves.
+  // The loader permutes llama's q/k rows into GGUF's adjacent-pair layout; qwen keeps HF's halves.
+  // DeepSeek rotates adjacent pairs of its RoPE dims (V2: complex pairs; V3: rope_interleave, the
+  // default; without it V3 rotates halves).
   hp.rope = hp.arch == "llama" ? rope_kind::norm : rope_kind::neox;
+  if (hp.arch == "deepseek2") hp.rope = r.flag("rope_interleave", true) ? rope_kind::norm : rope_kind::neox;
   return hp;
 }
 

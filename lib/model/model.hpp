@@ -30,6 +30,11 @@ struct rope_scaling {
   float yarn_mscale_all_dim = 0.0f;     // yarn (DeepSeek: mscale_all_dim)
 };
 
+// Group-limited routing (DeepSeek MoE): how a group of experts scores when only the best n_group_used
+// groups may supply experts. V3 (topk_method noaux_tc) sums each group's two best bias-corrected
+// scores; V2's group_limited_greedy takes its best; greedy routing ignores groups.
+enum class expert_group_scoring : uint8_t { none, best, top2_sum };
+
 // Mixture-of-experts and multi-head latent attention fields (deepseek2/3); zero when unused.
 struct moe_params {
   uint32_t n_expert = 0;
@@ -42,6 +47,9 @@ struct moe_params {
   float routed_scaling = 1.0f;
   bool norm_topk_prob = false;
   bool sigmoid_gating = false;          // deepseek3: sigmoid scores with e_score_correction_bias
+  expert_group_scoring group_scoring = expert_group_scoring::none;
+  // V3 scales the (normalised) weights by routed_scaling; V2 either normalises or scales.
+  bool scale_normalized = true;
 };
 
 struct mla_params {

@@ -1,5 +1,7 @@
 #include "model/registry.hpp"
 
+#include <string>
+
 #include "core/error.hpp"
 #include "model/hparams_gguf.hpp"
 
@@ -15,6 +17,7 @@ constexpr entry k_architectures[] = {
     {"llama", make_llama},
     {"qwen2", make_qwen2},
     {"qwen3", make_qwen3},
+    {"deepseek2", make_deepseek2},
 };
 
 const entry* find(std::string_view arch) {
@@ -27,7 +30,15 @@ const entry* find(std::string_view arch) {
 
 bool architecture_supported(std::string_view arch) { return find(arch) != nullptr; }
 
-const char* supported_architectures() { return "llama, qwen2, qwen3"; }
+// Built once from the table, so that adding an architecture is one line there.
+const char* supported_architectures() {
+  static const std::string list = [] {
+    std::string s;
+    for (const auto& e : k_architectures) s += (s.empty() ? "" : ", ") + std::string(e.arch);
+    return s;
+  }();
+  return list.c_str();
+}
 
 std::unique_ptr<model> create_model(const hparams& hp, const tensor_source& w) {
   const entry* e = find(hp.arch);

@@ -11,7 +11,7 @@ namespace dianoia::detail {
 
 // True if create_model can build hp.arch.
 bool architecture_supported(std::string_view arch);
-// For messages: "llama, qwen2, qwen3".
+// For messages: "llama, qwen2, qwen3, deepseek2" (the registry table's order).
 const char* supported_architectures();
 
 // Builds the model over `w`'s tensors (canonical GGUF names; they must outlive the model).
@@ -26,5 +26,7 @@ std::unique_ptr<model> create_model(const gguf::file& f);
 std::unique_ptr<model> make_llama(const hparams& hp, const tensor_source& w);
 std::unique_ptr<model> make_qwen2(const hparams& hp, const tensor_source& w);
 std::unique_ptr<model> make_qwen3(const hparams& hp, const tensor_source& w);
+// lib/model/deepseek2.cpp: DeepSeek-V2/V3 (multi-head latent attention, DeepSeek MoE).
+std::unique_ptr<model> make_deepseek2(const hparams& hp, const tensor_source& w);
 
 }  // namespace dianoia::detail

@@ -71,6 +71,10 @@ std::vector<float> rope::llama3_factors(const hparams& hp) {
   return f;
 }
 
+float yarn_mscale(float factor, float mscale) {
+  return factor <= 1.0f ? 1.0f : 0.1f * mscale * std::log(factor) + 1.0f;
+}
+
 void rope::angles(int64_t pos, float* cs) const {
   // The angle is advanced by repeated multiplication in float, as ggml's rope cache does, so that long
   // contexts round like the reference; each step then follows ggml's rope_yarn.

@@ -24,6 +24,13 @@ class rope {
   // Rotates the first dim() values of each of n_heads heads (head_dim apart) by the angles of cs.
   void apply(float* x, int64_t n_heads, int64_t head_dim, const float* cs) const;
 
+  // YaRN: the cos/sin magnitude (default 1 + 0.1 ln(factor), ggml's). DeepSeek scales it by the ratio of
+  // its mscale and mscale_all_dim terms instead (yarn_mscale below), and its softmax by the latter's
+  // square. No effect without YaRN.
+  void set_yarn_magnitude(float m) {
+    if (ext_factor_ != 0.0f) mscale_ = m;
+  }
+
   // The per-pair divisors of a Llama-3 scaling (as llama.cpp's converter writes them to rope_freqs).
   static std::vector<float> llama3_factors(const hparams& hp);
 
@@ -37,5 +44,8 @@ class rope {
   float corr_lo_ = 0, corr_hi_ = 0;  // YaRN ramp between these pair indices
   std::vector<float> ff_;   // per-pair divisors, empty for none
 };
+
+// DeepSeek's YaRN magnitude term: 0.1 * mscale * ln(factor) + 1, or 1 for factor <= 1.
+float yarn_mscale(float factor, float mscale);
 
 }  // namespace dianoia::detail

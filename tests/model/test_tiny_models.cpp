@@ -120,7 +120,7 @@ class hiding_source final : public tensor_source {
 }  // namespace
 
 TEST_CASE("tiny models: hyper-parameters, layouts and rope scaling from the GGUF files") {
-  CHECK(std::string(supported_architectures()) == "llama, qwen2, qwen3");
+  CHECK(std::string(supported_architectures()) == "llama, qwen2, qwen3, deepseek2");
   for (const auto& m : manifest()["models"].arr) {
     const std::string name = m["name"].str;
     const std::string file = m["gguf"][0]["file"].str;

@@ -94,7 +94,10 @@ TEST_CASE("config.json: deepseek_v3 (MLA, MoE, YaRN)") {
   CHECK(hp.scaling.original_ctx == 4096);
   CHECK(hp.scaling.yarn_beta_fast == 32.0f);
   CHECK(hp.scaling.yarn_mscale_all_dim == 1.0f);
-  CHECK(hp.rope == rope_kind::neox);
+  // DeepSeek rotates adjacent pairs (rope_interleave, default true); the tiny models' parity decides it.
+  CHECK(hp.rope == rope_kind::norm);
+  CHECK(hp.moe.group_scoring == expert_group_scoring::top2_sum);
+  CHECK(hp.moe.scale_normalized);
 }
 
 TEST_CASE("config.json: deepseek_v2-lite has no q_lora_rank; llama3 and linear rope scaling") {
@@ -106,6 +109,8 @@ TEST_CASE("config.json: deepseek_v2-lite has no q_lora_rank; llama3 and linear r
   CHECK(lite.arch == "deepseek2");
   CHECK(lite.mla.q_lora_rank == 0);
   CHECK(!lite.moe.sigmoid_gating);
+  CHECK(lite.moe.group_scoring == expert_group_scoring::none);  // topk_method greedy (its default)
+  CHECK(!lite.moe.scale_normalized);
   const hparams l3 = hparams_from_config_json(R"({"model_type":"llama","vocab_size":128256,"hidden_size":2048,
     "intermediate_size":8192,"num_hidden_layers":16,"num_attention_heads":32,"num_key_value_heads":8,
     "max_position_embeddings":131072,"rope_theta":500000.0,"tie_word_embeddings":true,
