@@ -58,6 +58,7 @@ class deepseek2_state final : public forward_state {
   void set_numerics(const numerics_options& o) override {
     exact_batches_ = o.llamacpp_batches;
     mm_.set_isa_ceiling(o.isa_ceiling);
+    mm_.set_exact_gemv(o.llamacpp_batches);
   }
   int n_threads() const override { return pool_.size(); }
   // Session files: [layer][pos < n][kv_lora + rope] in the cache's element type.
