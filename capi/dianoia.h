@@ -249,8 +249,8 @@ typedef struct dianoia_tool_call {
 } dianoia_tool_call;
 
 /* One message of a conversation, with what chat templates use. Every string is NUL-terminated UTF-8;
- * NULL means the key is absent for the template. Zero-initialize, then set what you need ({"user",
- * "hi"} is a complete message). Frozen layout: new keys go through extra_json. */
+ * NULL means the key is absent for the template. Zero-initialize, then set what you need (in C:
+ * {.role = "user", .content = "hi"}). Frozen layout: new keys go through extra_json. */
 typedef struct dianoia_chat_message {
   const char* role;              /* "system", "user", "assistant", "tool", ...; required */
   const char* content;           /* NULL: no content key (e.g. an assistant turn of only tool calls) */
