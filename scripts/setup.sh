@@ -15,6 +15,8 @@ packages=(
   libeigen3-dev libfmt-dev libpcre2-dev doctest-dev
   # sanitizers and fuzzers
   clang-14 libclang-rt-14-dev
+  # ABI check against the last release (tests/abi)
+  abi-compliance-checker
 )
 # scripts/fetch-default-model.sh downloads with pip.
 if ! python3 -m pip --version >/dev/null 2>&1; then

@@ -14,3 +14,7 @@ foreach(_std c++11 c++20)
   add_test(NAME abi_header_${_std} COMMAND ${CMAKE_CXX_COMPILER} -x c++ -std=${_std} ${_hdr_flags}
     ${CMAKE_CURRENT_SOURCE_DIR}/abi/header_check.c)
 endforeach()
+# abi-compliance-checker against the last release's dump (skipped without the tool).
+add_test(NAME abi_compliance COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/abi/check_abi.sh ${PROJECT_SOURCE_DIR}/capi/dianoia.h
+  ${CMAKE_CURRENT_SOURCE_DIR}/abi/dianoia-1.0.0.abi.gz ${CMAKE_CURRENT_BINARY_DIR}/abi_compliance)
+set_tests_properties(abi_compliance PROPERTIES SKIP_RETURN_CODE 77)
