@@ -253,7 +253,8 @@ typedef struct dianoia_tool_call {
  * {.role = "user", .content = "hi"}). Frozen layout: new keys go through extra_json. */
 typedef struct dianoia_chat_message {
   const char* role;              /* "system", "user", "assistant", "tool", ...; required */
-  const char* content;           /* NULL: no content key (e.g. an assistant turn of only tool calls) */
+  const char* content;           /* NULL: None (an assistant turn of only tool calls), or the content
+                                    extra_json gives (e.g. a list of parts) */
   const char* reasoning_content; /* an assistant turn's thought (also seen as `thinking`) */
   const dianoia_tool_call* tool_calls; /* assistant turn: n_tool_calls calls */
   size_t n_tool_calls;

@@ -53,9 +53,10 @@ detail::chat_message read_message(const dianoia_chat_message& m, size_t i) {
     members += members.empty() ? "" : ",";
     members += detail::json_quote(key) + ":" + json;
   };
+  // A NULL content is None, unless extra_json gives a content of another type (a list of parts).
   if (m.content)
     out.content = c_str(m.content, i, "content");
-  else
+  else if (!m.extra_json || !c_json(m.extra_json, i, "extra_json").find("content"))
     member("content", "null");
   if (m.reasoning_content) out.reasoning_content = c_str(m.reasoning_content, i, "reasoning_content");
   if (m.n_tool_calls) {
