@@ -48,6 +48,9 @@ else
   echo "setup: all ${#packages[@]} packages already installed"
 fi
 
+# The language bindings' test runners (pytest, go, cargo clippy).
+bash "$here/setup-bindings.sh"
+
 if [[ ${DIANOIA_SKIP_MODEL:-0} != 1 ]]; then
   bash "$here/fetch-default-model.sh"
 fi

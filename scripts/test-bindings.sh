@@ -43,7 +43,7 @@ fi
 
 echo "=== bindings: rust"
 if command -v cargo >/dev/null && [[ -f $repo/bindings/rust/Cargo.toml ]]; then
-  (cd "$repo/bindings/rust" && cargo clippy --all-targets -q -- -D warnings && cargo test -q) || failed+=(rust)
+  (cd "$repo/bindings/rust" && cargo clippy --all-targets -q -- -D warnings && cargo test -q -- --test-threads=1) || failed+=(rust)
 else
   echo "cargo is not installed: rust skipped"
 fi

@@ -130,7 +130,10 @@ func (m *Model) Detokenize(ids []int32, skipSpecial bool) (string, error) {
 	var cs cStrings
 	defer cs.free()
 	arr := (*C.int32_t)(cs.alloc(4 * len(ids)))
-	copy(unsafe.Slice(arr, len(ids)), unsafe.Slice((*C.int32_t)(unsafe.Pointer(unsafe.SliceData(ids))), len(ids)))
+	dst := unsafe.Slice(arr, len(ids))
+	for i, v := range ids {
+		dst[i] = C.int32_t(v)
+	}
 	b, err := fill(8*len(ids)+16, func(buf *C.char, c C.size_t, n *C.size_t) C.dianoia_status {
 		return C.dianoia_detokenize(m.h, arr, C.size_t(len(ids)), C.bool(skipSpecial), buf, c, n)
 	})
@@ -138,7 +141,10 @@ func (m *Model) Detokenize(ids []int32, skipSpecial bool) (string, error) {
 }
 
 func cbytes(b []C.char) string {
-	return string(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b)))
+	if len(b) == 0 {
+		return ""
+	}
+	return string(unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), len(b)))
 }
 
 // ApplyChatTemplate renders messages with the model's chat template (or tmpl when not ""), as Hugging

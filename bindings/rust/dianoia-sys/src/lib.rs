@@ -4,7 +4,7 @@
 //! thread-safety and errors; the `dianoia` crate is the safe layer.
 #![allow(non_camel_case_types)]
 
-use std::ffi::{c_char, c_void};
+use std::os::raw::{c_char, c_void};
 
 pub type dianoia_status = i32;
 pub const DIANOIA_OK: dianoia_status = 0;

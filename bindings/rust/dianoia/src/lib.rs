@@ -17,7 +17,8 @@
 //! sessions on any threads); a [`Session`] is `Send` but not `Sync` (one thread at a time), and its
 //! [`Canceller`] is `Send + Sync` (dianoia_session_cancel is callable from any thread at any time).
 use dianoia_sys as sys;
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_void};
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::Path;

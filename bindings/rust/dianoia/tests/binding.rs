@@ -36,7 +36,7 @@ fn reference_ids(key: &str) -> Vec<i32> {
 
 #[test]
 fn generation_matches_the_reference() {
-    let Some(path) = stories() else { eprintln!("stories260K missing: skipped"); return };
+    let path = match stories() { Some(p) => p, None => { eprintln!("stories260K missing: skipped"); return; } };
     assert!(dianoia::version().starts_with("1."));
     let model = Model::load(&path).unwrap();
     assert_eq!(model.info().unwrap().n_vocab, 512);
@@ -56,7 +56,7 @@ fn generation_matches_the_reference() {
 
 #[test]
 fn reasoning_channels_and_budget() {
-    let Some(path) = smol() else { eprintln!("SmolLM2 missing: skipped"); return };
+    let path = match smol() { Some(p) => p, None => { eprintln!("SmolLM2 missing: skipped"); return; } };
     let model = Model::load(path).unwrap();
     let s = model.session(&SessionOptions::default()).unwrap();
     let opts = GenerateOptions { reasoning: Reasoning::On, max_reasoning_tokens: 12, ..greedy(40) };
@@ -78,7 +78,7 @@ fn bad_files_give_the_library_message() {
     let err = Model::load("/nonexistent/model.gguf").err().unwrap();
     assert_eq!(err.status_name(), "DIANOIA_ERR_IO");
     assert!(err.message.contains("/nonexistent/model.gguf"), "{err}");
-    let Some(path) = stories() else { return };
+    let path = match stories() { Some(p) => p, None => return };
     let bad = std::env::temp_dir().join(format!("dianoia-rust-bad-{}.gguf", std::process::id()));
     std::fs::write(&bad, &std::fs::read(path).unwrap()[..5000]).unwrap();
     let err = Model::load(&bad).err().unwrap();
@@ -89,7 +89,7 @@ fn bad_files_give_the_library_message() {
 
 #[test]
 fn cancel_from_another_thread() {
-    let Some(path) = smol() else { eprintln!("SmolLM2 missing: skipped"); return };
+    let path = match smol() { Some(p) => p, None => { eprintln!("SmolLM2 missing: skipped"); return; } };
     let model = Model::load(path).unwrap();
     let s = model.session(&SessionOptions::default()).unwrap();
     let canceller = s.canceller();
