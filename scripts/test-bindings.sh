@@ -26,24 +26,44 @@ export PKG_CONFIG_PATH=$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 export DIANOIA_LIBRARY=$lib
 export LD_LIBRARY_PATH=$build/capi${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 failed=()
+model=${DIANOIA_HOME:-$HOME/.cache/dianoia}/SmolLM2-135M-Instruct.Q4_1.gguf
+# An example passes when it printed both channels and a summary.
+example() {  # name command...
+  local out
+  if [[ ! -f $model ]]; then
+    echo "example $1: $model is missing: skipped"
+    return 0
+  fi
+  out=$("${@:2}" "$model" 2>&1) || { echo "$out"; echo "example $1 FAILED"; return 1; }
+  if grep -q '\[thinking\] ' <<<"$out" && grep -q '\[answer\] ' <<<"$out" && grep -Eq '\[done\] [1-9][0-9]* reasoning' <<<"$out"; then
+    echo "example $1: ok"
+  else
+    echo "$out"
+    echo "example $1 FAILED: both channels expected"
+    return 1
+  fi
+}
 
 echo "=== bindings: python"
 if python3 -c "import pytest" 2>/dev/null; then
-  (cd "$repo/bindings/python" && python3 -m pytest -q tests) || failed+=(python)
+  (cd "$repo/bindings/python" && python3 -m pytest -q tests &&
+    example python env PYTHONPATH="$repo/bindings/python" python3 examples/reason.py) || failed+=(python)
 else
   echo "pytest is not installed (scripts/setup.sh installs it): python skipped"
 fi
 
 echo "=== bindings: go"
 if command -v go >/dev/null; then
-  (cd "$repo/bindings/go" && go vet ./... && go test -count=1 ./...) || failed+=(go)
+  (cd "$repo/bindings/go" && go vet ./... && go test -count=1 ./... &&
+    go build -o "$pcdir/reason-go" ./examples/reason && example go "$pcdir/reason-go") || failed+=(go)
 else
   echo "go is not installed: go skipped"
 fi
 
 echo "=== bindings: rust"
 if command -v cargo >/dev/null && [[ -f $repo/bindings/rust/Cargo.toml ]]; then
-  (cd "$repo/bindings/rust" && cargo clippy --all-targets -q -- -D warnings && cargo test -q -- --test-threads=1) || failed+=(rust)
+  (cd "$repo/bindings/rust" && cargo clippy --all-targets -q -- -D warnings && cargo test -q -- --test-threads=1 &&
+    cargo build -q --example reason && example rust target/debug/examples/reason) || failed+=(rust)
 else
   echo "cargo is not installed: rust skipped"
 fi
