@@ -217,3 +217,46 @@ TEST_CASE("abi: cancel stops a long prompt evaluation between chunks") {
   dianoia_session_free(s);
   dianoia_model_free(m);
 }
+
+TEST_CASE("abi: four sessions on one model in four threads give the sequential outputs") {
+  dianoia_model* m = nullptr;
+  REQUIRE(dianoia_model_load(stories().c_str(), nullptr, &m) == DIANOIA_OK);
+  const std::vector<std::string> prompts = {"Once upon a time", "The cat", "Lily and Ben", "One day"};
+  struct result {
+    std::string text;
+    dianoia_status st = DIANOIA_ERR_INTERNAL;
+  };
+  auto run = [&](const std::string& prompt, dianoia_session* s) {
+    auto p = dianoia_generate_default_params();
+    p.temperature = 0;
+    p.max_tokens = 40;
+    result r;
+    auto collect = [](const dianoia_event* e, void* u) {
+      if (e->type == DIANOIA_EVENT_CONTENT) static_cast<std::string*>(u)->append(e->text, e->text_len);
+      return true;
+    };
+    r.st = dianoia_session_complete(s, prompt.data(), prompt.size(), &p, collect, &r.text);
+    return r;
+  };
+  auto with_session = [&](const std::string& prompt) {
+    dianoia_session* s = nullptr;
+    auto sp = dianoia_session_default_params();
+    sp.n_threads = 1;
+    if (dianoia_session_create(m, &sp, &s) != DIANOIA_OK) return result{};
+    result r = run(prompt, s);
+    dianoia_session_free(s);
+    return r;
+  };
+  std::vector<result> sequential, parallel(prompts.size());
+  for (const auto& p : prompts) sequential.push_back(with_session(p));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < prompts.size(); ++i) threads.emplace_back([&, i] { parallel[i] = with_session(prompts[i]); });
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    CHECK(sequential[i].st == DIANOIA_OK);
+    CHECK(parallel[i].st == DIANOIA_OK);
+    CHECK(parallel[i].text == sequential[i].text);
+    CHECK(!sequential[i].text.empty());
+  }
+  dianoia_model_free(m);
+}
