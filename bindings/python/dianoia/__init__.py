@@ -17,10 +17,10 @@ from . import _ffi
 from ._errors import (CancelledError, ContextFullError, DianoiaError, FormatError, InternalError,
                       InvalidArgumentError, ModelIOError, OutOfMemoryError, UnsupportedError)
 from ._events import Content, Done, Event, Reasoning, Token, Vote, VoteEntry
-from ._model import Conversation, Model, ModelInfo, Session, apply_chat_template
+from ._model import Conversation, Detokenizer, Model, ModelInfo, Session, apply_chat_template
 
 __all__ = [
-    "Model", "Session", "Conversation", "ModelInfo", "apply_chat_template", "Event", "Reasoning", "Content", "Token",
+    "Model", "Session", "Conversation", "Detokenizer", "ModelInfo", "apply_chat_template", "Event", "Reasoning", "Content", "Token",
     "Done", "Vote", "VoteEntry", "DianoiaError", "InvalidArgumentError", "ModelIOError", "FormatError",
     "UnsupportedError", "OutOfMemoryError", "ContextFullError", "CancelledError", "InternalError", "version",
     "system_info", "set_log",

@@ -161,6 +161,31 @@ class Model(_Handle):
             s.close()
 
 
+class Detokenizer(_Handle):
+    """Streaming detokenization: ids in, whole UTF-8 characters out (the model must outlive it)."""
+
+    _free = staticmethod(lib.dianoia_detokenizer_free)
+
+    def __init__(self, model: Model, skip_special: bool = False):
+        super().__init__()
+        h = C.c_void_p()
+        check(lib.dianoia_detokenizer_create(model.handle, skip_special, C.byref(h)))
+        self._h = h.value
+        self.model = model
+
+    def push(self, token: int) -> str:
+        """The text `token` completes (possibly "")."""
+        text, n = C.c_void_p(), C.c_size_t()
+        check(lib.dianoia_detokenizer_push(self.handle, token, C.byref(text), C.byref(n)))
+        return C.string_at(text.value, n.value).decode("utf-8") if n.value else ""
+
+    def flush(self) -> str:
+        """What was held back; the stream starts over."""
+        text, n = C.c_void_p(), C.c_size_t()
+        check(lib.dianoia_detokenizer_flush(self.handle, C.byref(text), C.byref(n)))
+        return C.string_at(text.value, n.value).decode("utf-8") if n.value else ""
+
+
 class Session(_Handle):
     """A KV cache and decode loop on a model. One thread at a time (enforced); cancel() from any thread."""
 

@@ -211,3 +211,6 @@ def test_eval_logits_and_detokenizer_roundtrip(stories_path, reference_outputs):
     with dianoia.Model(stories_path) as m, m.session(context_length=128) as s:
         logits = s.eval_logits([1, 403, 407], 2)
         assert len(logits) == 2 and len(logits[0]) == 512
+        ids = reference_outputs["greedy_once_upon_a_time"]["generated_ids"][:20]
+        with dianoia.Detokenizer(m) as d:
+            assert "".join(d.push(t) for t in ids) + d.flush() == m.detokenize(ids)
