@@ -210,9 +210,12 @@ class Session(_Handle):
         self._busy = threading.Lock()
 
     def close(self) -> None:
-        if self._h and not self._busy.acquire(blocking=False):
+        """Frees the session; a generation still running (an iterator not consumed to its end) is
+        cancelled and waited for first."""
+        worker = getattr(self, "_worker", None)
+        if worker is not None and worker.is_alive():
             self.cancel()
-            self._busy.acquire()
+            worker.join()
         super().close()
 
     def cancel(self) -> None:
@@ -249,6 +252,7 @@ class Session(_Handle):
                 q.put(exc)
 
         worker = threading.Thread(target=run, name="dianoia-generate", daemon=True)
+        self._worker = worker
         worker.start()
         try:
             while True:

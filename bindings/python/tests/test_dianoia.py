@@ -92,6 +92,12 @@ def test_cancel_from_another_thread(smol_path):
             break
         again = list(s.complete("Hello", temperature=0, max_tokens=4))
         assert done_of(again).stop_reason == "max_tokens"
+        # Closing with an iterator left half-way cancels and waits instead of hanging.
+        it = s.complete("Once upon a time", temperature=0, max_tokens=400, ignore_eos=True)
+        next(it)
+        s.close()
+        rest = list(it)
+        assert not rest or done_of(rest).stop_reason == "cancelled"
 
 
 def test_samples_vote_and_order(stories_path):
