@@ -282,3 +282,38 @@ func messageFromJSON(t *testing.T, raw json.RawMessage) Message {
 	}
 	return msg
 }
+
+func TestConversationAndLogits(t *testing.T) {
+	m, err := Load(smol(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, _ := m.NewSession()
+	defer s.Close()
+	c, err := s.NewConversation()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Add(Message{Role: "system", Content: "Be brief."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(context.Background(), "Name a color.", greedy(8), nil); err != nil {
+		t.Fatal(err)
+	}
+	done, err := c.Send(context.Background(), "Another.", greedy(8), nil)
+	if err != nil || done.PromptReused == 0 {
+		t.Fatalf("err %v, done %+v", err, done)
+	}
+	c.Add(Message{Role: "tool", Content: "18 C", ToolCallID: "c1"})
+	msgs, err := c.Messages()
+	if err != nil || len(msgs) != 6 || msgs[2].Role != "assistant" || string(msgs[5].Extra) != `{"tool_call_id":"c1"}` {
+		t.Fatalf("err %v, messages %+v", err, msgs)
+	}
+	logits, err := s.EvalLogits([]int32{1, 2, 3}, 2)
+	info, _ := m.Info()
+	if err != nil || len(logits) != 2*int(info.NVocab) {
+		t.Fatalf("err %v, %d logits", err, len(logits))
+	}
+}
