@@ -558,3 +558,103 @@ impl Session<'_> {
         fill(256, |b, cap, need| unsafe { sys::dianoia_session_get_tokens(self.h, b, cap, need) })
     }
 }
+
+impl Session<'_> {
+    /// Logits of the last `n_logits` positions of `tokens`, evaluated from an empty context (n_logits x
+    /// vocabulary, position-major).
+    pub fn eval_logits(&self, tokens: &[i32], n_logits: usize) -> Result<Vec<f32>> {
+        fill(0, |b, cap, need| unsafe {
+            sys::dianoia_session_eval_logits(self.h, tokens.as_ptr(), tokens.len(), n_logits, b, cap, need)
+        })
+    }
+
+    /// A multi-turn conversation on this session (the model needs a chat template).
+    pub fn conversation(&self) -> Result<Conversation<'_>> {
+        let mut h = ptr::null_mut();
+        check(unsafe { sys::dianoia_conversation_create(self.h, &mut h) })?;
+        Ok(Conversation { h, session: self })
+    }
+}
+
+/// Multi-turn chat that keeps the session's KV cache between turns.
+pub struct Conversation<'s> {
+    h: *mut sys::dianoia_conversation,
+    session: &'s Session<'s>,
+}
+
+impl Drop for Conversation<'_> {
+    fn drop(&mut self) {
+        unsafe { sys::dianoia_conversation_free(self.h) }
+    }
+}
+
+impl Conversation<'_> {
+    /// Appends a message without generating.
+    pub fn add(&mut self, message: &Message) -> Result<()> {
+        let c = CMessages::new(std::slice::from_ref(message))?;
+        check(unsafe { sys::dianoia_conversation_add(self.h, c.msgs.as_ptr()) })
+    }
+
+    /// Appends the user's turn and generates the reply (appended too).
+    pub fn send(&mut self, text: &str, opts: &GenerateOptions, mut on_event: impl FnMut(&Event) -> bool) -> Result<Done> {
+        let p = opts.c()?;
+        let h = self.h;
+        self.session.run(&mut on_event, |cb, ud| unsafe {
+            sys::dianoia_conversation_send(h, text.as_ptr().cast(), text.len(), &p.p, cb, ud)
+        })
+    }
+
+    /// The messages so far: (role, content, reasoning, further keys as JSON).
+    pub fn messages(&self) -> Result<Vec<(String, String, String, String)>> {
+        let mut n = 0usize;
+        check(unsafe { sys::dianoia_conversation_message_count(self.h, &mut n) })?;
+        let part = |i: usize, p: i32| -> Result<String> {
+            let b: Vec<u8> = fill(256, |b: *mut u8, cap, need| unsafe {
+                sys::dianoia_conversation_get_message(self.h, i, p, b.cast(), cap, need)
+            })?;
+            String::from_utf8(b).map_err(|_| Error::invalid("the library returned invalid UTF-8"))
+        };
+        (0..n)
+            .map(|i| {
+                Ok((part(i, sys::DIANOIA_MESSAGE_ROLE)?, part(i, sys::DIANOIA_MESSAGE_CONTENT)?,
+                    part(i, sys::DIANOIA_MESSAGE_REASONING)?, part(i, sys::DIANOIA_MESSAGE_EXTRA_JSON)?))
+            })
+            .collect()
+    }
+}
+
+/// Streaming detokenization: ids in, whole UTF-8 characters out.
+pub struct Detokenizer<'m> {
+    h: *mut sys::dianoia_detokenizer,
+    _model: PhantomData<&'m Model>,
+}
+
+impl Drop for Detokenizer<'_> {
+    fn drop(&mut self) {
+        unsafe { sys::dianoia_detokenizer_free(self.h) }
+    }
+}
+
+impl Model {
+    pub fn detokenizer(&self, skip_special: bool) -> Result<Detokenizer<'_>> {
+        let mut h = ptr::null_mut();
+        check(unsafe { sys::dianoia_detokenizer_create(self.h, skip_special, &mut h) })?;
+        Ok(Detokenizer { h, _model: PhantomData })
+    }
+}
+
+impl Detokenizer<'_> {
+    /// The text `token` completes (possibly empty).
+    pub fn push(&mut self, token: i32) -> Result<String> {
+        let (mut t, mut n) = (ptr::null(), 0usize);
+        check(unsafe { sys::dianoia_detokenizer_push(self.h, token, &mut t, &mut n) })?;
+        Ok(if n == 0 { String::new() } else { String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(t.cast::<u8>(), n) }).into_owned() })
+    }
+
+    /// What was held back; the stream starts over.
+    pub fn flush(&mut self) -> Result<String> {
+        let (mut t, mut n) = (ptr::null(), 0usize);
+        check(unsafe { sys::dianoia_detokenizer_flush(self.h, &mut t, &mut n) })?;
+        Ok(if n == 0 { String::new() } else { String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(t.cast::<u8>(), n) }).into_owned() })
+    }
+}

@@ -127,3 +127,31 @@ fn template_with_tools() {
     let err = dianoia::apply_chat_template(&msgs, "{% if %}", true, None).err().unwrap();
     assert_eq!(err.status_name(), "DIANOIA_ERR_FORMAT");
 }
+
+#[test]
+fn conversation_logits_and_detokenizer() {
+    let path = match smol() { Some(p) => p, None => { eprintln!("SmolLM2 missing: skipped"); return; } };
+    let model = Model::load(path).unwrap();
+    let s = model.session(&SessionOptions::default()).unwrap();
+    {
+        let mut c = s.conversation().unwrap();
+        c.add(&Message::system("Be brief.")).unwrap();
+        c.send("Name a color.", &greedy(8), |_| true).unwrap();
+        let done = c.send("Another.", &greedy(8), |_| true).unwrap();
+        assert!(done.prompt_reused > 0);
+        c.add(&Message { tool_call_id: Some("c1".into()), ..Message::new("tool", "18 C") }).unwrap();
+        let msgs = c.messages().unwrap();
+        assert_eq!(msgs.len(), 6);
+        assert_eq!(msgs[5].3, r#"{"tool_call_id":"c1"}"#);
+    }
+    let vocab = model.info().unwrap().n_vocab as usize;
+    assert_eq!(s.eval_logits(&[1, 2, 3], 2).unwrap().len(), 2 * vocab);
+    let ids = model.tokenize("Héllo wörld", false, false).unwrap();
+    let mut d = model.detokenizer(false).unwrap();
+    let mut text = String::new();
+    for &t in &ids {
+        text += &d.push(t).unwrap();
+    }
+    text += &d.flush().unwrap();
+    assert_eq!(text, model.detokenize(&ids, false).unwrap());
+}
