@@ -140,6 +140,14 @@ class Model(_Handle):
                                    add_generation_prompt=add_generation_prompt, _model=self, **template_kwargs)
         return self.tokenize(text, add_special=False, parse_special=True) if tokenize else text
 
+    def generation_defaults(self) -> dict[str, float]:
+        """The sampling defaults the model ships (generation_config.json), over the library's: a dict of
+        temperature, top_p, top_k and min_p to pass on as generation options."""
+        p = _ffi.GenerateParams()
+        lib.dianoia_generate_params_init(C.byref(p), C.sizeof(p))
+        check(lib.dianoia_model_apply_generation_defaults(self.handle, C.byref(p)))
+        return {"temperature": p.temperature, "top_p": p.top_p, "top_k": p.top_k, "min_p": p.min_p}
+
     def session(self, **params: Any) -> Session:
         return Session(self, **params)
 

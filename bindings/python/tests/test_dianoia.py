@@ -26,6 +26,7 @@ def test_version_and_info(stories_path):
     with dianoia.Model(stories_path) as m:
         info = m.info
         assert info.architecture == "llama" and info.n_vocab == 512 and info.format == "gguf"
+        assert m.generation_defaults()["top_k"] == 40  # a GGUF has no generation_config: the library's
 
 
 def test_greedy_generation_matches_the_reference(stories_path, reference_outputs):
