@@ -1,4 +1,5 @@
 // C ABI: conversations.
+#include "chat_glue.hpp"
 #include "events.hpp"
 #include "guard.hpp"
 #include "handles.hpp"
@@ -8,16 +9,6 @@
 using namespace dianoia;
 using detail::errc;
 using detail::fail;
-
-namespace {
-
-std::string c_string(const char* s, const char* what) {
-  if (!s) fail(errc::invalid_argument, "{} is NULL", what);
-  const std::string_view v(s);
-  return std::string(capi::text_arg(v.data(), v.size(), what));
-}
-
-}  // namespace
 
 extern "C" {
 
@@ -35,13 +26,11 @@ DIANOIA_API dianoia_status dianoia_conversation_create(dianoia_session* session,
 
 DIANOIA_API void dianoia_conversation_free(dianoia_conversation* conversation) { delete conversation; }
 
-DIANOIA_API dianoia_status dianoia_conversation_add(dianoia_conversation* conversation, const char* role,
-                                                    const char* content, const char* reasoning) {
+DIANOIA_API dianoia_status dianoia_conversation_add(dianoia_conversation* conversation,
+                                                    const dianoia_chat_message* message) {
   return capi::guarded([&] {
     auto& c = capi::require(conversation, "conversation");
-    detail::chat_message m{c_string(role, "role"), c_string(content, "content")};
-    if (reasoning) m.reasoning_content = c_string(reasoning, "reasoning");
-    c.c->add(std::move(m));
+    c.c->add(capi::read_message(capi::require(message, "message"), c.c->messages().size()));
   });
 }
 
@@ -74,10 +63,11 @@ DIANOIA_API dianoia_status dianoia_conversation_get_message(const dianoia_conver
     const auto& m = msgs[index];
     const std::string* s = nullptr;
     static const std::string empty;
-    switch (const int p = capi::enum_value(part)) {
+    switch (const int32_t p = part) {
       case DIANOIA_MESSAGE_ROLE: s = &m.role; break;
       case DIANOIA_MESSAGE_CONTENT: s = &m.content; break;
       case DIANOIA_MESSAGE_REASONING: s = m.reasoning_content ? &*m.reasoning_content : &empty; break;
+      case DIANOIA_MESSAGE_EXTRA_JSON: s = &m.extra_json; break;
       default: fail(errc::invalid_argument, "message part {} is invalid", p);
     }
     capi::copy_out(s->data(), s->size(), out, capacity, n_bytes);

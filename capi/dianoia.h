@@ -6,18 +6,50 @@
  * returns an error status (never aborts, never throws across the boundary), and the thread-local
  * dianoia_last_error() then describes what went wrong.
  *
- * Threads: a dianoia_model is immutable once loaded and may be shared by any number of sessions on any
- * threads. A dianoia_session is used by one thread at a time, except dianoia_session_cancel(), which any
- * thread may call at any time.
+ * Threads:
+ *   - Functions without a handle (version, status strings, dianoia_log_set, dianoia_system_info,
+ *     dianoia_chat_apply_template with a NULL model) may be called from any thread at any time.
+ *   - A dianoia_model is immutable once loaded: every function taking a `const dianoia_model*`
+ *     (tokenize, detokenize, info, templates) and dianoia_session_create may run on any number of
+ *     threads at once, and any number of sessions on one model may generate concurrently.
+ *   - A dianoia_session, and a dianoia_conversation or dianoia_detokenizer, is used by one thread at a
+ *     time (the caller serializes), except dianoia_session_cancel(), which any thread may call at any
+ *     time, also from inside a callback.
+ *   - *_free may not race with any other use of the same handle. A model must outlive its sessions and
+ *     detokenizers; a session its conversations.
+ *   - Callbacks (events, progress, samplers, extract) run on the thread that made the call; the log
+ *     callback on whichever thread logs.
+ *   - dianoia_last_error() is per thread.
  *
- * Strings: all text in and out is UTF-8. Input text is given as pointer + length (no terminator needed);
- * text handed to callbacks is valid UTF-8 and never splits a multi-byte character.
+ * Strings (one convention everywhere):
+ *   - All text in and out is UTF-8; invalid UTF-8 in is DIANOIA_ERR_INVALID_ARGUMENT.
+ *   - Inputs are NUL-terminated (`const char*`), except text that may hold any byte sequence of a
+ *     prompt (text to tokenize, prompts, a user turn), which is pointer + length (no terminator needed;
+ *     NULL with length 0 is the empty string).
+ *   - Outputs the caller receives by copy use a size query: (buffer, capacity, size_t* n_needed) writes
+ *     up to `capacity` elements (text: no terminator) and stores the full count in *n_needed; when it
+ *     does not fit the call returns DIANOIA_ERR_BUFFER_TOO_SMALL and writes nothing useful — call again
+ *     with a buffer of *n_needed (a NULL buffer with capacity 0 is a pure size query).
+ *   - Text handed to callbacks is pointer + length (not NUL-terminated), valid only during the callback,
+ *     and never splits a multi-byte character (TOKEN events' raw bytes excepted).
+ *   - Strings the library owns (model info, status names, version, last error) are NUL-terminated; their
+ *     lifetime is stated where they are returned.
  *
- * Versioning: the ABI is stable within a major version (within a minor version while the major is 0:
- * the shared library's SONAME is libdianoia.so.0.MINOR then). Parameter structs begin with
- * `struct_size` and only grow at the end; always start from the *_default_params() functions (inline:
- * they ask the library to fill exactly the caller's struct size), so that a program built against an
- * older header keeps working with a newer library.
+ * Pointer lifetimes: pointers inside params structs and message arrays (strings, stop lists, samplers,
+ * logit biases) are read only during the call that receives them; nothing is kept afterwards, except
+ * the progress callback (during dianoia_model_load) and the log callback (until replaced).
+ *
+ * Enumerations: every field or argument that holds one of a set of named constants is a fixed-width
+ * int32_t (an enum's size is the compiler's choice). The library rejects a value it does not know with
+ * DIANOIA_ERR_INVALID_ARGUMENT; a caller must expect values it does not know in what the library
+ * returns (later versions add event types and stop reasons) and ignore them.
+ *
+ * Versioning: the ABI is stable within a major version (SONAME libdianoia.so.MAJOR). Parameter structs
+ * begin with `struct_size` and only grow at the end; always start from the *_default_params() functions
+ * (inline: they ask the library to fill exactly the caller's struct size), so that a program built
+ * against an older header keeps working with a newer library. dianoia_chat_message and
+ * dianoia_tool_call are frozen (arrays of them are stepped through by their size): members a later
+ * version needs go through their extra_json text.
  */
 #ifndef DIANOIA_H
 #define DIANOIA_H
@@ -26,8 +58,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DIANOIA_VERSION_MAJOR 0
-#define DIANOIA_VERSION_MINOR 2
+#define DIANOIA_VERSION_MAJOR 1
+#define DIANOIA_VERSION_MINOR 0
 #define DIANOIA_VERSION_PATCH 0
 
 #if defined(DIANOIA_BUILDING_LIBRARY)
@@ -44,7 +76,10 @@ extern "C" {
  * Status, errors, version
  * ------------------------------------------------------------------------------------------------ */
 
-typedef enum dianoia_status {
+/* Every function that can fail returns one of these. Later versions may add codes: treat an unknown one
+ * as an error. */
+typedef int32_t dianoia_status;
+enum {
   DIANOIA_OK = 0,
   DIANOIA_ERR_INVALID_ARGUMENT = 1, /* null handle/pointer, out-of-range parameter, invalid UTF-8 */
   DIANOIA_ERR_IO = 2,               /* file missing or unreadable */
@@ -55,12 +90,13 @@ typedef enum dianoia_status {
   DIANOIA_ERR_CANCELLED = 7,    /* model loading aborted by the progress callback */
   DIANOIA_ERR_BUFFER_TOO_SMALL = 8, /* output buffer too small: the needed size was stored */
   DIANOIA_ERR_INTERNAL = 9
-} dianoia_status;
+};
 
 /* Text of the last error on the calling thread ("" if none). Valid until the next dianoia call on the
  * same thread. Never NULL. */
 DIANOIA_API const char* dianoia_last_error(void);
-/* Static name of a status code, e.g. "DIANOIA_ERR_FORMAT". Never NULL. */
+/* Static name of a status code, e.g. "DIANOIA_ERR_FORMAT" ("DIANOIA_ERR_UNKNOWN" for a value this
+ * library does not know). Never NULL. */
 DIANOIA_API const char* dianoia_status_string(dianoia_status status);
 /* Library version as MAJOR*10000 + MINOR*100 + PATCH, and as a static string. Compare with
  * DIANOIA_VERSION_* to detect a header/library mismatch. */
@@ -70,6 +106,23 @@ DIANOIA_API const char* dianoia_version_string(void);
  * default ceiling (DIANOIA_ISA) and the level each kernel family uses under it, e.g.
  * "cpu: avx512_bf16 | ceiling: avx512_bf16 | int8 gemm: avx512_vnni | gemv: avx2". Never NULL; thread-safe. */
 DIANOIA_API const char* dianoia_system_info(void);
+
+/* Log levels (dianoia_log_set). */
+typedef int32_t dianoia_log_level;
+enum {
+  DIANOIA_LOG_DEBUG = 0,
+  DIANOIA_LOG_INFO = 1,
+  DIANOIA_LOG_WARN = 2,
+  DIANOIA_LOG_ERROR = 3,
+  DIANOIA_LOG_NONE = 4 /* as min_level: nothing */
+};
+/* Receives one log message (NUL-terminated, no trailing newline, valid during the call). Called from
+ * whichever thread logs, possibly several at once; it must not call back into dianoia. */
+typedef void (*dianoia_log_fn)(dianoia_log_level level, const char* message, void* user_data);
+/* Routes the library's log messages at or above `min_level` to `fn` (NULL: the default, which writes
+ * them to stderr as "dianoia LEVEL: message"). Default: stderr, DIANOIA_LOG_WARN. Thread-safe: after it
+ * returns no message reaches the previous callback. DIANOIA_ERR_INVALID_ARGUMENT for an unknown level. */
+DIANOIA_API dianoia_status dianoia_log_set(dianoia_log_fn fn, void* user_data, dianoia_log_level min_level);
 
 /* ---------------------------------------------------------------------------------------------------
  * Models
@@ -187,19 +240,41 @@ DIANOIA_API dianoia_status dianoia_detokenizer_flush(dianoia_detokenizer* detoke
  * Chat templates
  * ------------------------------------------------------------------------------------------------ */
 
+/* A tool call made by an assistant turn, as the template sees it (OpenAI / Hugging Face shape:
+ * {"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}). Frozen layout. */
+typedef struct dianoia_tool_call {
+  const char* id;        /* NULL: no "id" key */
+  const char* name;      /* the function's name; required */
+  const char* arguments; /* JSON text, usually an object ("{\"x\": 1}"); NULL: {} */
+} dianoia_tool_call;
+
+/* One message of a conversation, with what chat templates use. Every string is NUL-terminated UTF-8;
+ * NULL means the key is absent for the template. Zero-initialize, then set what you need (in C:
+ * {.role = "user", .content = "hi"}). Frozen layout: new keys go through extra_json. */
 typedef struct dianoia_chat_message {
-  const char* role;    /* "system", "user", "assistant", ... (NUL-terminated UTF-8) */
-  const char* content; /* NUL-terminated UTF-8 */
+  const char* role;              /* "system", "user", "assistant", "tool", ...; required */
+  const char* content;           /* NULL: None (an assistant turn of only tool calls), or the content
+                                    extra_json gives (e.g. a list of parts) */
+  const char* reasoning_content; /* an assistant turn's thought (also seen as `thinking`) */
+  const dianoia_tool_call* tool_calls; /* assistant turn: n_tool_calls calls */
+  size_t n_tool_calls;
+  const char* tool_call_id;      /* tool result: the call it answers */
+  const char* name;              /* tool result (or a named participant): the name */
+  const char* extra_json;        /* a JSON object of further keys, e.g. "{\"images\": []}" */
 } dianoia_chat_message;
 
-/* Renders a conversation with a Jinja chat template: `tmpl` (NUL-terminated), or the model's own
- * template when tmpl is NULL (model may be NULL when tmpl is given). Output as for dianoia_detokenize.
- * DIANOIA_ERR_UNSUPPORTED if the model has no template; DIANOIA_ERR_FORMAT for a template error (the
- * message gives line and column). */
+/* Renders a conversation with a Jinja chat template the way Hugging Face's apply_chat_template does:
+ * `tmpl` (NUL-terminated), or the model's own template when tmpl is NULL (model may be NULL when tmpl
+ * is given; bos_token/eos_token then are ""). chat_template_kwargs (NULL: none) is a JSON object of
+ * template variables — apply_chat_template's tools= and documents= (arrays) and **kwargs:
+ * {"tools": [...], "enable_thinking": false, ...}. Output by size query (see Strings).
+ * DIANOIA_ERR_UNSUPPORTED if the model has no template; DIANOIA_ERR_FORMAT for a template error or
+ * raise_exception() (the message gives line and column); DIANOIA_ERR_INVALID_ARGUMENT for malformed
+ * JSON or a message without a role. */
 DIANOIA_API dianoia_status dianoia_chat_apply_template(const dianoia_model* model, const char* tmpl,
                                                        const dianoia_chat_message* messages, size_t n_messages,
-                                                       bool add_generation_prompt, char* out, size_t capacity,
-                                                       size_t* n_bytes);
+                                                       bool add_generation_prompt, const char* chat_template_kwargs,
+                                                       char* out, size_t capacity, size_t* n_bytes);
 
 /* ---------------------------------------------------------------------------------------------------
  * Sessions and generation
@@ -207,10 +282,11 @@ DIANOIA_API dianoia_status dianoia_chat_apply_template(const dianoia_model* mode
 
 typedef struct dianoia_session dianoia_session;
 
-typedef enum dianoia_kv_type {
+typedef int32_t dianoia_kv_type;
+enum {
   DIANOIA_KV_F16 = 0, /* half the memory; llama.cpp's default numerics (default) */
   DIANOIA_KV_F32 = 1  /* exact attention, for reference comparisons */
-} dianoia_kv_type;
+};
 
 /* Instruction-set levels (dianoia_session_params.max_isa): the kernels use the best level the CPU has up
  * to this ceiling. A level above what the CPU has is the same as AUTO. */
@@ -231,7 +307,7 @@ typedef struct dianoia_session_params {
   size_t struct_size;
   uint32_t context_length; /* 0: the model's (effective) context length */
   int32_t n_threads;       /* 0: min(2, hardware threads) */
-  dianoia_kv_type kv_type;
+  dianoia_kv_type kv_type; /* DIANOIA_KV_* */
   int32_t max_isa;  /* DIANOIA_ISA_*: ceiling on the SIMD level the session's matrix kernels use (0: auto) */
   int32_t numerics; /* DIANOIA_NUMERICS_* */
 } dianoia_session_params;
@@ -246,21 +322,26 @@ static inline dianoia_session_params dianoia_session_default_params(void) {
   return p;
 }
 
-/* Creates a session (KV cache + scratch) on a model. The model must outlive the session. */
+/* Creates a session (KV cache + scratch) on a model. The model must outlive the session. Thread-safe
+ * with respect to the model (sessions may be created on several threads at once). */
 DIANOIA_API dianoia_status dianoia_session_create(dianoia_model* model, const dianoia_session_params* params,
                                                   dianoia_session** out_session);
 DIANOIA_API void dianoia_session_free(dianoia_session* session);
 
-/* Asks a running generation on `session` to stop before its next token. Safe from any thread, also
- * from inside the event callback; a no-op when nothing runs. The flag is cleared when the next
- * generation starts. */
+/* Asks a running generation on `session` to stop: before its next token, or, while the prompt is being
+ * evaluated, before its next chunk of 512 tokens (the generation then ends with DONE,
+ * DIANOIA_STOP_CANCELLED and no tokens; the cache keeps the chunks evaluated). Safe from any thread,
+ * also from inside the event callback; a no-op when nothing runs. The flag is cleared when the next
+ * generation starts, so a cancel that comes before a generation starts is lost. */
 DIANOIA_API void dianoia_session_cancel(dianoia_session* session);
 
-typedef enum dianoia_reasoning_mode {
+typedef int32_t dianoia_reasoning_mode;
+enum {
   DIANOIA_REASONING_AUTO = 0, /* split thinking when the prompt or the output opens a <think> block */
   DIANOIA_REASONING_ON = 1,   /* as AUTO, and open a "<think>\n" block after the prompt if it does not */
-  DIANOIA_REASONING_OFF = 2   /* no splitting: all output is content, tags included */
-} dianoia_reasoning_mode;
+  DIANOIA_REASONING_OFF = 2   /* no splitting: all output is content, tags included; Qwen3-style
+                                 templates get enable_thinking = false */
+};
 
 typedef struct dianoia_generate_params {
   size_t struct_size;
@@ -270,7 +351,7 @@ typedef struct dianoia_generate_params {
   float top_p;                  /* >= 1: off */
   float min_p;                  /* <= 0: off */
   uint64_t seed;                /* same seed + same inputs => same output */
-  dianoia_reasoning_mode reasoning;
+  dianoia_reasoning_mode reasoning; /* DIANOIA_REASONING_* */
   int32_t max_reasoning_tokens; /* < 0: unlimited. At the limit the thought is closed and the answer follows */
   bool ignore_eos;              /* never pick end-of-generation tokens (benchmarks) */
 
@@ -314,8 +395,15 @@ typedef struct dianoia_generate_params {
   size_t n_logit_bias;
   const char* sampler_order;    /* NULL: "penalties;dry;top_n_sigma;top_k;typ_p;top_p;min_p;xtc;temperature";
                                    names as llama.cpp's --samplers, plus "host" for custom samplers */
-  const struct dianoia_sampler* custom_samplers; /* host stages, see dianoia_sampler */
+  const struct dianoia_sampler* const* custom_samplers; /* n_custom_samplers pointers to host stages, see
+                                                          dianoia_sampler (each table may be of any
+                                                          version: its struct_size says) */
   size_t n_custom_samplers;
+
+  /* --- since 1.0 --- */
+  const char* chat_template_kwargs; /* chat generations (session chat, samples, conversations): template
+                                       variables as a JSON object, as for dianoia_chat_apply_template;
+                                       an "enable_thinking" here wins over the one `reasoning` implies */
 } dianoia_generate_params;
 
 typedef struct dianoia_logit_bias {
@@ -358,15 +446,17 @@ static inline dianoia_generate_params dianoia_generate_default_params(void) {
 
 /* Later versions may add event types (and stop reasons): a callback should ignore types it does not
  * know. */
-typedef enum dianoia_event_type {
+typedef int32_t dianoia_event_type;
+enum {
   DIANOIA_EVENT_REASONING = 1, /* text of the model's thinking (tags removed) */
   DIANOIA_EVENT_CONTENT = 2,   /* text of the answer */
   DIANOIA_EVENT_DONE = 3,      /* last event of a generation; counts and stop reason set */
   DIANOIA_EVENT_TOKEN = 4,     /* (logprobs >= 0) a token entered the context: id, logprobs, raw bytes */
   DIANOIA_EVENT_VOTE = 5       /* (samples) after every sample's DONE: the majority vote */
-} dianoia_event_type;
+};
 
-typedef enum dianoia_stop_reason {
+typedef int32_t dianoia_stop_reason;
+enum {
   DIANOIA_STOP_NONE = 0,
   DIANOIA_STOP_EOS = 1,          /* the model ended its turn */
   DIANOIA_STOP_MAX_TOKENS = 2,   /* max_tokens reached */
@@ -374,7 +464,7 @@ typedef enum dianoia_stop_reason {
   DIANOIA_STOP_CANCELLED = 4,    /* dianoia_session_cancel() */
   DIANOIA_STOP_CALLBACK = 5,     /* the event callback returned false */
   DIANOIA_STOP_STRING = 6        /* a stop string appeared (not included in the output) */
-} dianoia_stop_reason;
+};
 
 typedef struct dianoia_vote_entry {
   const char* answer; /* UTF-8, not NUL-terminated */
@@ -385,11 +475,11 @@ typedef struct dianoia_vote_entry {
 
 typedef struct dianoia_event {
   size_t struct_size;
-  dianoia_event_type type;
+  dianoia_event_type type; /* DIANOIA_EVENT_* */
   const char* text; /* REASONING/CONTENT: UTF-8 text, not NUL-terminated; valid only during the callback */
   size_t text_len;
   /* DONE only: */
-  dianoia_stop_reason stop_reason;
+  dianoia_stop_reason stop_reason; /* DIANOIA_STOP_* */
   uint32_t prompt_tokens;
   uint32_t reasoning_tokens;
   uint32_t content_tokens;
@@ -419,18 +509,26 @@ typedef struct dianoia_event {
   bool tie;                  /* the top count is shared; the winner (votes[0]) is the earlier answer */
 } dianoia_event;
 
-/* Receives each event in order, on the generating thread. Return false to stop the generation
- * (DONE still follows, with DIANOIA_STOP_CALLBACK). */
+/* Receives each event in order, on the generating thread. The event and every pointer in it are valid
+ * only during the call. Return false to stop the generation: DONE still follows, with
+ * DIANOIA_STOP_CALLBACK (during samples it stops only the sample the event belongs to; the other samples
+ * still run — dianoia_session_cancel stops them all). The return value of DONE and VOTE events is
+ * ignored. The callback may call dianoia_session_cancel on its session, but no other function on it. */
 typedef bool (*dianoia_event_fn)(const dianoia_event* event, void* user_data);
 
-/* Generates a reply to a conversation: renders the model's chat template with a generation prompt,
- * evaluates it, and streams events. The session's KV cache is reset first. `params` may be NULL. */
+/* Generates a reply to a conversation: renders the model's chat template with a generation prompt and
+ * params->chat_template_kwargs (see dianoia_chat_apply_template), evaluates it, and streams events, the
+ * last being DONE. The prompt reuses the session's KV cache up to the first token where it differs from
+ * the session's previous context (prefix reuse: DONE's prompt_reused says how many tokens); output is
+ * the same as from an empty cache. `params` may be NULL. DIANOIA_ERR_CONTEXT_FULL when the prompt does
+ * not fit; DIANOIA_ERR_UNSUPPORTED for a model without a chat template. */
 DIANOIA_API dianoia_status dianoia_session_chat(dianoia_session* session, const dianoia_chat_message* messages,
                                                 size_t n_messages, const dianoia_generate_params* params,
                                                 dianoia_event_fn on_event, void* user_data);
 
-/* Plain completion: BOS (when the vocab asks for it) + `prompt` as text, no template. Output is content
- * unless reasoning == DIANOIA_REASONING_ON. */
+/* Plain completion: BOS (when the vocab asks for it) + `prompt` as text (special-token text stays
+ * literal), no template; prefix reuse as for dianoia_session_chat. Output is content unless
+ * reasoning == DIANOIA_REASONING_ON. */
 DIANOIA_API dianoia_status dianoia_session_complete(dianoia_session* session, const char* prompt, size_t prompt_len,
                                                     const dianoia_generate_params* params, dianoia_event_fn on_event,
                                                     void* user_data);
@@ -460,8 +558,10 @@ typedef bool (*dianoia_extract_fn)(const char* content, size_t content_len, cons
  * i uses seed params->seed + i; in passes of up to 11 samples its text is the one a single generation
  * with that seed gives (larger passes multiply through the int8 GEMM, which rounds differently). Events of
  * sample i carry sample_index = i (each ends with its DONE; a DONE's generate_seconds is the wall time of
- * the group it was decoded in). dianoia_session_cancel ends every started sample with
- * DIANOIA_STOP_CANCELLED. Then one VOTE
+ * the group it was decoded in). Order: sample 0's text events and its DONE, then sample 1's, ...,
+ * then one VOTE (every DONE precedes the VOTE). dianoia_session_cancel ends every sample with
+ * DIANOIA_STOP_CANCELLED (each still gets its DONE); a callback returning false ends only its sample.
+ * Then one VOTE
  * event: each sample's answer is extracted by `extract` (NULL: the content of the last \boxed{...}, else
  * the last number in the answer) and majority-voted. n_samples in [1, 1024]. */
 DIANOIA_API dianoia_status dianoia_session_chat_samples(dianoia_session* session, const dianoia_chat_message* messages,
@@ -487,10 +587,10 @@ typedef struct dianoia_conversation dianoia_conversation;
  * between, or the cache reuse is lost — results stay correct). Needs a model with a chat template. */
 DIANOIA_API dianoia_status dianoia_conversation_create(dianoia_session* session, dianoia_conversation** out);
 DIANOIA_API void dianoia_conversation_free(dianoia_conversation* conversation);
-/* Appends a message without generating: a system prompt, earlier turns, a tool result. `reasoning` may be
- * NULL (an assistant turn's thought, kept apart as reasoning_content). */
-DIANOIA_API dianoia_status dianoia_conversation_add(dianoia_conversation* conversation, const char* role,
-                                                    const char* content, const char* reasoning);
+/* Appends a message without generating: a system prompt, earlier turns (with their reasoning_content and
+ * tool calls), a tool result. The message is copied. */
+DIANOIA_API dianoia_status dianoia_conversation_add(dianoia_conversation* conversation,
+                                                    const dianoia_chat_message* message);
 /* Appends the user's turn and generates the assistant's reply, which is appended too (answer as content,
  * thought as reasoning_content; the template decides whether later prompts show it). Only the tokens
  * after the longest cached prefix are evaluated. Events as for dianoia_session_chat. On failure the
@@ -499,11 +599,14 @@ DIANOIA_API dianoia_status dianoia_conversation_send(dianoia_conversation* conve
                                                      size_t text_len, const dianoia_generate_params* params,
                                                      dianoia_event_fn on_event, void* user_data);
 DIANOIA_API dianoia_status dianoia_conversation_message_count(const dianoia_conversation* conversation, size_t* n);
-typedef enum dianoia_message_part {
+typedef int32_t dianoia_message_part;
+enum {
   DIANOIA_MESSAGE_ROLE = 0,
   DIANOIA_MESSAGE_CONTENT = 1,
-  DIANOIA_MESSAGE_REASONING = 2 /* "" when the message has none */
-} dianoia_message_part;
+  DIANOIA_MESSAGE_REASONING = 2, /* "" when the message has none */
+  DIANOIA_MESSAGE_EXTRA_JSON = 3 /* further keys (tool_calls, tool_call_id, name, ...) as a JSON object;
+                                    "" when none */
+};
 /* Copies one part of message `index` (size query as for dianoia_detokenize). */
 DIANOIA_API dianoia_status dianoia_conversation_get_message(const dianoia_conversation* conversation, size_t index,
                                                             dianoia_message_part part, char* out, size_t capacity,
@@ -513,10 +616,12 @@ DIANOIA_API dianoia_status dianoia_conversation_save(dianoia_conversation* conve
 DIANOIA_API dianoia_status dianoia_conversation_load(dianoia_conversation* conversation, const char* path);
 
 /* Evaluates `tokens` at the start of an empty context and copies the logits of the last `n_logits`
- * positions (n_logits * n_vocab floats, position-major) to `logits`. For tests and scoring. */
+ * positions (n_logits * n_vocab floats, position-major) to `logits`. For tests and scoring. Size query
+ * (see Strings): *n_floats (may be NULL) receives n_logits * n_vocab; a too small buffer returns
+ * DIANOIA_ERR_BUFFER_TOO_SMALL before evaluating anything. */
 DIANOIA_API dianoia_status dianoia_session_eval_logits(dianoia_session* session, const int32_t* tokens,
                                                        size_t n_tokens, size_t n_logits, float* logits,
-                                                       size_t capacity);
+                                                       size_t capacity, size_t* n_floats);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,15 @@
 
 namespace dianoia::capi {
 
+// The runtime's stop reasons travel as their numbers.
+static_assert(DIANOIA_STOP_NONE == static_cast<int>(detail::stop_reason::none));
+static_assert(DIANOIA_STOP_EOS == static_cast<int>(detail::stop_reason::eos));
+static_assert(DIANOIA_STOP_MAX_TOKENS == static_cast<int>(detail::stop_reason::max_tokens));
+static_assert(DIANOIA_STOP_CONTEXT_FULL == static_cast<int>(detail::stop_reason::context_full));
+static_assert(DIANOIA_STOP_CANCELLED == static_cast<int>(detail::stop_reason::cancelled));
+static_assert(DIANOIA_STOP_CALLBACK == static_cast<int>(detail::stop_reason::callback));
+static_assert(DIANOIA_STOP_STRING == static_cast<int>(detail::stop_reason::stop_string));
+
 dianoia_event event_emitter::blank(dianoia_event_type type) {
   dianoia_event ev{};
   ev.struct_size = sizeof ev;

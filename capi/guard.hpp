@@ -64,16 +64,6 @@ void init_params(T* p, size_t size, T defaults) {
   std::memcpy(static_cast<void*>(p), &defaults, n);
 }
 
-// The integer a C caller stored in an enum field. C lets any int through; reading an out-of-range value
-// as a C++ enum would be undefined behaviour, so validate the raw integer instead.
-template <class E>
-int enum_value(const E& e) {
-  static_assert(sizeof(E) == sizeof(int));
-  int v;
-  std::memcpy(&v, &e, sizeof v);
-  return v;
-}
-
 // A (pointer, length) text argument from the caller, checked to be valid UTF-8.
 inline std::string_view text_arg(const char* text, size_t len, const char* what) {
   if (!text && len) detail::fail(detail::errc::invalid_argument, "{} is NULL", what);

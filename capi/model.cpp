@@ -6,51 +6,12 @@
 #include "chat_glue.hpp"
 #include "guard.hpp"
 #include "handles.hpp"
+#include "runtime/chat_prompt.hpp"
 
 using namespace dianoia;
 using detail::errc;
 using detail::fail;
 
-
-namespace dianoia::capi {
-
-std::vector<detail::chat_message> read_messages(const dianoia_chat_message* msgs, size_t n) {
-  if (n && !msgs) fail(errc::invalid_argument, "messages is NULL");
-  std::vector<detail::chat_message> out;
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (!msgs[i].role || !msgs[i].content) fail(errc::invalid_argument, "message {} has a NULL role or content", i);
-    std::string_view role = msgs[i].role, content = msgs[i].content;
-    capi::text_arg(role.data(), role.size(), "message role");
-    capi::text_arg(content.data(), content.size(), "message content");
-    out.push_back({std::string(role), std::string(content)});
-  }
-  return out;
-}
-
-std::string render_chat(const detail::loaded_model* m, const char* tmpl, const std::vector<detail::chat_message>& msgs,
-                        bool add_generation_prompt, std::optional<bool> enable_thinking) {
-  std::string_view source;
-  if (tmpl) {
-    source = tmpl;
-  } else {
-    if (!m) fail(errc::invalid_argument, "model and template are both NULL");
-    if (m->chat_template().empty()) fail(errc::unsupported, "the model file has no chat template");
-    source = m->chat_template();
-  }
-  detail::chat_template_inputs in;
-  in.messages = msgs;
-  in.add_generation_prompt = add_generation_prompt;
-  in.enable_thinking = enable_thinking;
-  if (m) {
-    const auto& tok = m->tok();
-    if (tok.bos() >= 0) in.bos_token = std::string(tok.token_text(tok.bos()));
-    if (tok.eos() >= 0) in.eos_token = std::string(tok.token_text(tok.eos()));
-  }
-  return detail::render_chat_template(source, in);
-}
-
-}  // namespace dianoia::capi
 
 extern "C" {
 
@@ -157,12 +118,22 @@ DIANOIA_API dianoia_status dianoia_detokenize(const dianoia_model* model, const 
 
 DIANOIA_API dianoia_status dianoia_chat_apply_template(const dianoia_model* model, const char* tmpl,
                                                        const dianoia_chat_message* messages, size_t n_messages,
-                                                       bool add_generation_prompt, char* out, size_t capacity,
-                                                       size_t* n_bytes) {
+                                                       bool add_generation_prompt, const char* chat_template_kwargs,
+                                                       char* out, size_t capacity, size_t* n_bytes) {
   if (n_bytes) *n_bytes = 0;
   return capi::guarded([&] {
-    auto msgs = capi::read_messages(messages, n_messages);
-    std::string s = capi::render_chat(model ? model->m.get() : nullptr, tmpl, msgs, add_generation_prompt);
+    const auto msgs = capi::read_messages(messages, n_messages);
+    const std::string kwargs = capi::read_kwargs(chat_template_kwargs);
+    std::string_view source;
+    if (tmpl) {
+      source = tmpl;
+    } else {
+      if (!model) fail(errc::invalid_argument, "model and template are both NULL");
+      if (model->m->chat_template().empty()) fail(errc::unsupported, "the model file has no chat template");
+      source = model->m->chat_template();
+    }
+    const std::string s =
+        detail::render_chat(source, model ? &model->m->tok() : nullptr, msgs, add_generation_prompt, kwargs);
     capi::copy_out(s.data(), s.size(), out, capacity, n_bytes);
   });
 }

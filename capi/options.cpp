@@ -42,7 +42,7 @@ detail::generate_options to_options(const dianoia_generate_params* in) {
   s.top_p = p.top_p;
   s.min_p = p.min_p;
   s.seed = p.seed;
-  switch (const int mode = enum_value(p.reasoning)) {
+  switch (const int32_t mode = p.reasoning) {
     case DIANOIA_REASONING_AUTO: o.reasoning = detail::reasoning_mode::automatic; break;
     case DIANOIA_REASONING_ON: o.reasoning = detail::reasoning_mode::on; break;
     case DIANOIA_REASONING_OFF: o.reasoning = detail::reasoning_mode::off; break;
@@ -89,7 +89,8 @@ detail::generate_options to_options(const dianoia_generate_params* in) {
   static_assert(offsetof(dianoia_candidate, logit) == offsetof(detail::token_candidate, logit));
   static_assert(offsetof(dianoia_candidate, p) == offsetof(detail::token_candidate, p));
   for (size_t i = 0; i < p.n_custom_samplers; ++i) {
-    const dianoia_sampler& c = p.custom_samplers[i];
+    if (!p.custom_samplers[i]) fail(errc::invalid_argument, "custom_samplers[{}] is NULL", i);
+    const dianoia_sampler& c = *p.custom_samplers[i];
     if (c.struct_size < offsetof(dianoia_sampler, picks) + sizeof(bool) || c.struct_size > (1u << 16))
       fail(errc::invalid_argument, "custom_samplers[{}]: struct_size {} is invalid", i, c.struct_size);
     if (!c.apply) fail(errc::invalid_argument, "custom_samplers[{}]: apply is NULL", i);
@@ -114,6 +115,10 @@ detail::generate_options to_options(const dianoia_generate_params* in) {
       };
     d.picks = c.picks;
     s.host_stages.push_back(std::move(d));
+  }
+  if (p.chat_template_kwargs) {
+    const std::string_view v(p.chat_template_kwargs);
+    o.chat_template_kwargs = std::string(text_arg(v.data(), v.size(), "chat_template_kwargs"));
   }
   return o;
 }

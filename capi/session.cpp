@@ -8,6 +8,7 @@
 #include "chat_glue.hpp"
 #include "events.hpp"
 #include "options.hpp"
+#include "runtime/chat_prompt.hpp"
 #include "runtime/memory_budget.hpp"
 #include "runtime/session_file.hpp"
 #include "runtime/vote.hpp"
@@ -30,14 +31,10 @@ void run(dianoia_session& s, std::span<const int32_t> prompt, const dianoia_gene
   ev.done(st);
 }
 
-// The chat prompt for a conversation under these options: Qwen3-style templates get enable_thinking.
 std::vector<int32_t> chat_prompt(const dianoia_session& s, const std::vector<detail::chat_message>& msgs,
                                  const detail::generate_options& opt) {
   const auto& m = *s.model->m;
-  std::optional<bool> thinking;
-  if (s.model->reasoning().has_enable_thinking) thinking = opt.reasoning != detail::reasoning_mode::off;
-  const std::string text = capi::render_chat(&m, nullptr, msgs, true, thinking);
-  return m.tok().encode(text, false, true);
+  return detail::chat_prompt_tokens(m.chat_template(), m.tok(), s.model->reasoning(), msgs, opt);
 }
 
 }  // namespace
@@ -105,7 +102,7 @@ DIANOIA_API dianoia_status dianoia_session_create(dianoia_model* model, const di
     if (n_ctx > (1u << 20)) fail(errc::invalid_argument, "context length {} is too large", n_ctx);
     auto h = std::make_unique<dianoia_session>();
     h->model = model;
-    const int kv = capi::enum_value(p.kv_type);
+    const int32_t kv = p.kv_type;
     if (kv != DIANOIA_KV_F16 && kv != DIANOIA_KV_F32) fail(errc::invalid_argument, "kv_type {} is invalid", kv);
     // The KV cache is the session's big allocation: refuse it up front if it cannot fit (with the model's
     // weights, under the cap given at load; else in the memory the machine has available now).
@@ -140,8 +137,7 @@ DIANOIA_API dianoia_status dianoia_session_chat(dianoia_session* session, const 
                                                 dianoia_event_fn on_event, void* user_data) {
   return capi::guarded([&] {
     auto& s = capi::require(session, "session");
-    auto msgs = capi::read_messages(messages, n_messages);
-    if (msgs.empty()) fail(errc::invalid_argument, "the conversation has no messages");
+    const auto msgs = capi::read_messages(messages, n_messages);
     const auto ids = chat_prompt(s, msgs, capi::to_options(params));
     run(s, ids, params, on_event, user_data, true);
   });
@@ -155,8 +151,7 @@ DIANOIA_API dianoia_status dianoia_session_chat_samples(dianoia_session* session
   return capi::guarded([&] {
     auto& s = capi::require(session, "session");
     if (!on_event) fail(errc::invalid_argument, "on_event is NULL");
-    auto msgs = capi::read_messages(messages, n_messages);
-    if (msgs.empty()) fail(errc::invalid_argument, "the conversation has no messages");
+    const auto msgs = capi::read_messages(messages, n_messages);
     const auto opt = capi::to_options(params);
     if (opt.logprobs >= 0) fail(errc::unsupported, "logprobs are not available with samples");
     const auto ids = chat_prompt(s, msgs, opt);
@@ -206,9 +201,7 @@ DIANOIA_API dianoia_status dianoia_session_complete(dianoia_session* session, co
   return capi::guarded([&] {
     auto& s = capi::require(session, "session");
     const std::string_view text = capi::text_arg(prompt, prompt_len, "prompt");
-    const auto& tok = s.model->m->tok();
-    auto ids = tok.encode(text, false, false);
-    if (tok.bos() >= 0 && (tok.add_bos() || ids.empty())) ids.insert(ids.begin(), tok.bos());
+    const auto ids = detail::completion_prompt_tokens(s.model->m->tok(), text);
     run(s, ids, params, on_event, user_data, false);
   });
 }
@@ -233,12 +226,20 @@ DIANOIA_API dianoia_status dianoia_session_get_tokens(const dianoia_session* ses
 }
 
 DIANOIA_API dianoia_status dianoia_session_eval_logits(dianoia_session* session, const int32_t* tokens, size_t n_tokens,
-                                                       size_t n_logits, float* logits, size_t capacity) {
+                                                       size_t n_logits, float* logits, size_t capacity,
+                                                       size_t* n_floats) {
+  if (n_floats) *n_floats = 0;
   return capi::guarded([&] {
     auto& s = capi::require(session, "session");
     if (n_tokens && !tokens) fail(errc::invalid_argument, "tokens is NULL");
+    const size_t n_vocab = s.model->m->hp().n_vocab;
+    if (n_logits > (size_t{1} << 24)) fail(errc::invalid_argument, "n_logits {} is too large", n_logits);
+    const size_t need = n_logits * n_vocab;
+    if (n_floats) *n_floats = need;
+    if (need > capacity)
+      fail(errc::buffer_too_small, "the logits need {} floats, the buffer holds {}", need, capacity);
     auto out = s.s->eval_logits(std::span<const int32_t>(tokens, n_tokens), n_logits);
-    capi::copy_out(out.data(), out.size(), logits, capacity, nullptr);
+    capi::copy_out(out.data(), out.size(), logits, capacity, n_floats);
   });
 }
 

@@ -20,6 +20,8 @@ packages=(
   curl python3-venv nginx-light
   # sanitizers and fuzzers
   clang-14 libclang-rt-14-dev
+  # ABI check against the last release (tests/abi)
+  abi-compliance-checker
 )
 # scripts/fetch-default-model.sh downloads with pip.
 if ! python3 -m pip --version >/dev/null 2>&1; then
@@ -58,6 +60,9 @@ if ! "$venv/bin/python" -c 'import openai' >/dev/null 2>&1; then
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check 'openai>=1.40' </dev/null
 fi
+
+# The language bindings' test runners (pytest, go, cargo clippy).
+bash "$here/setup-bindings.sh"
 
 if [[ ${DIANOIA_SKIP_MODEL:-0} != 1 ]]; then
   bash "$here/fetch-default-model.sh"

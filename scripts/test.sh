@@ -7,6 +7,7 @@
 # failed. Options (environment):
 #   DIANOIA_TEST_PRESETS="release asan"   which runs to do, in order
 #   DIANOIA_CTEST_ARGS="..."              extra ctest arguments for every run (e.g. "-R gguf")
+#   DIANOIA_TEST_BINDINGS=1               then the Python/Go/Rust bindings' tests on build/ (0: skip)
 #   DIANOIA_FUZZ_SECONDS=60               then scripts/fuzz.sh: each fuzz target for this long (0: skip)
 set -euo pipefail
 
@@ -50,6 +51,17 @@ for preset in $presets; do
     n_pass=$((n_pass + total - f))
   fi
 done
+
+# The Python, Go and Rust bindings against the release build (scripts/test-bindings.sh).
+if [[ " $presets " == *" release "* && ${DIANOIA_TEST_BINDINGS:-1} != 0 ]]; then
+  t0=$SECONDS
+  if bash scripts/test-bindings.sh build; then
+    summary+=("bindings: $((SECONDS - t0)) s, passed")
+  else
+    failed+=("bindings")
+    summary+=("bindings: $((SECONDS - t0)) s, FAILED")
+  fi
+fi
 
 fuzz_seconds=${DIANOIA_FUZZ_SECONDS:-60}
 if [[ $fuzz_seconds != 0 ]]; then

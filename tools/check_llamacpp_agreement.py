@@ -95,7 +95,8 @@ def dianoia_logits(lib_path: str, model: str, tokens: list[int], threads: int, n
     cap = n * mi.n_vocab
     buf = np.empty(cap, dtype=np.float32)
     if lib.dianoia_session_eval_logits(s, arr, C.c_size_t(n), C.c_size_t(n),
-                                       buf.ctypes.data_as(C.POINTER(C.c_float)), C.c_size_t(cap)) != 0:
+                                       buf.ctypes.data_as(C.POINTER(C.c_float)), C.c_size_t(cap),
+                                       C.byref(C.c_size_t())) != 0:
         raise RuntimeError(lib.dianoia_last_error().decode())
     info = lib.dianoia_system_info().decode()
     lib.dianoia_session_free(s)

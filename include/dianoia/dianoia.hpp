@@ -53,16 +53,76 @@ std::vector<T> fill_buffer(size_t guess, F&& fn) {
   buf.resize(needed);
   return buf;
 }
+// An owning C handle: movable, freed by Free on destruction (as oneDNN's dnnl::handle).
+template <class T, void (*Free)(T*)>
+class handle {
+ public:
+  handle() = default;
+  explicit handle(T* p) : p_(p) {}
+  T* get() const noexcept { return p_.get(); }
+  void reset(T* p = nullptr) noexcept { p_.reset(p); }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+
+ private:
+  struct deleter {
+    void operator()(T* p) const noexcept { Free(p); }
+  };
+  std::unique_ptr<T, deleter> p_;
+};
 }  // namespace detail
 
 // Library version (MAJOR*10000 + MINOR*100 + PATCH) of the loaded library, which may be newer than
 // the header this program was built with.
 inline uint32_t version() { return dianoia_version(); }
 
+struct tool_call {
+  std::string id;         // "" leaves the key out
+  std::string name;
+  std::string arguments;  // JSON text; "" = {}
+};
+
+// A message as chat templates see it (see dianoia_chat_message). {"user", "hi"} is a complete one.
 struct chat_message {
   std::string role;
   std::string content;
+  std::optional<std::string> reasoning_content = std::nullopt;
+  std::vector<tool_call> tool_calls = {};
+  std::optional<std::string> tool_call_id = std::nullopt;
+  std::optional<std::string> name = std::nullopt;
+  std::string extra_json = {};  // further keys as a JSON object; "" = none
 };
+
+namespace detail {
+// The C view of messages; points into `messages`, which must outlive it.
+class c_messages {
+ public:
+  explicit c_messages(const std::vector<chat_message>& messages) {
+    calls_.resize(messages.size());
+    for (size_t i = 0; i < messages.size(); ++i) {
+      const auto& m = messages[i];
+      for (const auto& c : m.tool_calls)
+        calls_[i].push_back({c.id.empty() ? nullptr : c.id.c_str(), c.name.c_str(),
+                             c.arguments.empty() ? nullptr : c.arguments.c_str()});
+      dianoia_chat_message cm{};
+      cm.role = m.role.c_str();
+      cm.content = m.content.c_str();
+      cm.reasoning_content = m.reasoning_content ? m.reasoning_content->c_str() : nullptr;
+      cm.tool_calls = calls_[i].data();
+      cm.n_tool_calls = calls_[i].size();
+      cm.tool_call_id = m.tool_call_id ? m.tool_call_id->c_str() : nullptr;
+      cm.name = m.name ? m.name->c_str() : nullptr;
+      cm.extra_json = m.extra_json.empty() ? nullptr : m.extra_json.c_str();
+      msgs_.push_back(cm);
+    }
+  }
+  const dianoia_chat_message* data() const { return msgs_.data(); }
+  size_t size() const { return msgs_.size(); }
+
+ private:
+  std::vector<std::vector<dianoia_tool_call>> calls_;
+  std::vector<dianoia_chat_message> msgs_;
+};
+}  // namespace detail
 
 struct model_params {
   uint32_t context_length = 0;          // 0: from the file
@@ -112,22 +172,20 @@ class model {
     return std::string(v.begin(), v.end());
   }
 
-  // Renders `messages` with the model's chat template (or `tmpl` if given).
+  // Renders `messages` with the model's chat template (or `tmpl` if given); kwargs_json: template
+  // variables as a JSON object ({"tools": [...], "enable_thinking": false}), "" for none.
   std::string apply_chat_template(const std::vector<chat_message>& messages, bool add_generation_prompt = true,
-                                  const char* tmpl = nullptr) const {
-    std::vector<dianoia_chat_message> cm;
-    for (const auto& m : messages) cm.push_back({m.role.c_str(), m.content.c_str()});
+                                  const char* tmpl = nullptr, const std::string& kwargs_json = {}) const {
+    const detail::c_messages cm(messages);
     auto v = detail::fill_buffer<char>(4096, [&](char* b, size_t cap, size_t* n) {
-      return dianoia_chat_apply_template(h_.get(), tmpl, cm.data(), cm.size(), add_generation_prompt, b, cap, n);
+      return dianoia_chat_apply_template(h_.get(), tmpl, cm.data(), cm.size(), add_generation_prompt,
+                                         kwargs_json.empty() ? nullptr : kwargs_json.c_str(), b, cap, n);
     });
     return std::string(v.begin(), v.end());
   }
 
  private:
-  struct deleter {
-    void operator()(dianoia_model* m) const noexcept { dianoia_model_free(m); }
-  };
-  std::unique_ptr<dianoia_model, deleter> h_;
+  detail::handle<dianoia_model, dianoia_model_free> h_;
 };
 
 // One event of a generation, as a view valid during the callback.
@@ -155,8 +213,7 @@ class session {
 
   dianoia_event chat(const std::vector<chat_message>& messages, const callback& cb,
                      const dianoia_generate_params& p = dianoia_generate_default_params()) {
-    std::vector<dianoia_chat_message> cm;
-    for (const auto& m : messages) cm.push_back({m.role.c_str(), m.content.c_str()});
+    const detail::c_messages cm(messages);
     return run(cb, [&](dianoia_event_fn fn, void* ud) {
       return dianoia_session_chat(h_.get(), cm.data(), cm.size(), &p, fn, ud);
     });
@@ -176,11 +233,19 @@ class session {
     });
   }
 
-  // Logits of the last n_logits positions of `tokens` evaluated from an empty context.
-  std::vector<float> eval_logits(const std::vector<int32_t>& tokens, size_t n_logits, size_t n_vocab) {
-    std::vector<float> out(n_logits * n_vocab);
-    detail::check(dianoia_session_eval_logits(h_.get(), tokens.data(), tokens.size(), n_logits, out.data(), out.size()));
+  // Logits of the last n_logits positions of `tokens` evaluated from an empty context (n_logits x n_vocab).
+  std::vector<float> eval_logits(const std::vector<int32_t>& tokens, size_t n_logits) {
+    size_t need = 0;
+    dianoia_status st = dianoia_session_eval_logits(h_.get(), tokens.data(), tokens.size(), n_logits, nullptr, 0, &need);
+    if (st != DIANOIA_ERR_BUFFER_TOO_SMALL) detail::check(st);
+    std::vector<float> out(need);
+    detail::check(dianoia_session_eval_logits(h_.get(), tokens.data(), tokens.size(), n_logits, out.data(), out.size(),
+                                              &need));
     return out;
+  }
+  // As above; n_vocab is no longer needed (kept for source compatibility).
+  std::vector<float> eval_logits(const std::vector<int32_t>& tokens, size_t n_logits, size_t /*n_vocab*/) {
+    return eval_logits(tokens, n_logits);
   }
 
   // Prompt + generated token ids of the last generation (see dianoia_session_get_tokens).
@@ -206,8 +271,7 @@ class session {
   using extractor = std::function<std::optional<std::string>(std::string_view content)>;
   vote chat_samples(const std::vector<chat_message>& messages, uint32_t n_samples, const callback& cb,
                     const dianoia_generate_params& p = dianoia_generate_default_params(), const extractor& extract = {}) {
-    std::vector<dianoia_chat_message> cm;
-    for (const auto& m : messages) cm.push_back({m.role.c_str(), m.content.c_str()});
+    const detail::c_messages cm(messages);
     vote result;
     callback wrapped = [&](const event& e) {
       if (e.type == DIANOIA_EVENT_VOTE) {
@@ -285,10 +349,7 @@ class session {
     return st.done;
   }
 
-  struct deleter {
-    void operator()(dianoia_session* s) const noexcept { dianoia_session_free(s); }
-  };
-  std::unique_ptr<dianoia_session, deleter> h_;
+  detail::handle<dianoia_session, dianoia_session_free> h_;
 };
 
 // A multi-turn chat on a session that keeps the KV cache between turns (see dianoia_conversation_*).
@@ -300,9 +361,13 @@ class conversation {
     detail::check(dianoia_conversation_create(s.get(), &c));
     h_.reset(c);
   }
+  void add(const chat_message& m) {
+    const std::vector<chat_message> one{m};  // c_messages points into it
+    const detail::c_messages cm(one);
+    detail::check(dianoia_conversation_add(h_.get(), cm.data()));
+  }
   void add(const std::string& role, const std::string& content, const std::optional<std::string>& reasoning = {}) {
-    detail::check(dianoia_conversation_add(h_.get(), role.c_str(), content.c_str(),
-                                           reasoning ? reasoning->c_str() : nullptr));
+    add(chat_message{role, content, reasoning});
   }
   // The user's turn; the reply streams to cb and is appended. Returns the DONE event.
   dianoia_event send(std::string_view text, const session::callback& cb,
@@ -312,7 +377,7 @@ class conversation {
     });
   }
   struct message {
-    std::string role, content, reasoning;
+    std::string role, content, reasoning, extra_json;
   };
   std::vector<message> messages() const {
     size_t n = 0;
@@ -325,7 +390,8 @@ class conversation {
         });
         return std::string(b.begin(), b.end());
       };
-      out[i] = {part(DIANOIA_MESSAGE_ROLE), part(DIANOIA_MESSAGE_CONTENT), part(DIANOIA_MESSAGE_REASONING)};
+      out[i] = {part(DIANOIA_MESSAGE_ROLE), part(DIANOIA_MESSAGE_CONTENT), part(DIANOIA_MESSAGE_REASONING),
+                part(DIANOIA_MESSAGE_EXTRA_JSON)};
     }
     return out;
   }
@@ -333,10 +399,40 @@ class conversation {
   void load(const std::string& path) { detail::check(dianoia_conversation_load(h_.get(), path.c_str())); }
 
  private:
-  struct deleter {
-    void operator()(dianoia_conversation* c) const noexcept { dianoia_conversation_free(c); }
-  };
-  std::unique_ptr<dianoia_conversation, deleter> h_;
+  detail::handle<dianoia_conversation, dianoia_conversation_free> h_;
 };
+
+// Streaming detokenizer (see dianoia_detokenizer_*): ids in, whole UTF-8 characters out. The model must
+// outlive it.
+class detokenizer {
+ public:
+  explicit detokenizer(const model& m, bool skip_special = false) {
+    dianoia_detokenizer* d = nullptr;
+    detail::check(dianoia_detokenizer_create(m.get(), skip_special, &d));
+    h_.reset(d);
+  }
+  // The text `token` completes (possibly empty).
+  std::string push(int32_t token) {
+    const char* t = nullptr;
+    size_t n = 0;
+    detail::check(dianoia_detokenizer_push(h_.get(), token, &t, &n));
+    return std::string(t, n);
+  }
+  // What was held back; the stream starts over.
+  std::string flush() {
+    const char* t = nullptr;
+    size_t n = 0;
+    detail::check(dianoia_detokenizer_flush(h_.get(), &t, &n));
+    return std::string(t, n);
+  }
+
+ private:
+  detail::handle<dianoia_detokenizer, dianoia_detokenizer_free> h_;
+};
+
+// Routes the library's log messages to fn (nullptr: stderr again). fn must stay valid until replaced.
+inline void set_log(dianoia_log_fn fn, void* user_data = nullptr, dianoia_log_level min_level = DIANOIA_LOG_WARN) {
+  detail::check(dianoia_log_set(fn, user_data, min_level));
+}
 
 }  // namespace dianoia

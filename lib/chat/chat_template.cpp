@@ -138,6 +138,18 @@ std::string render_chat_template(std::string_view tmpl, const chat_template_inpu
       set_global(mem.key, from_json(mem.value));
     }
   }
+  if (!in.kwargs_json.empty()) {
+    const json_value kw = parse_input(in.kwargs_json, "template variables");
+    if (!kw.is_object()) fail(errc::invalid_argument, "template variables: not a JSON object");
+    for (const auto& mem : kw.as_object()) {
+      if (mem.key == "messages" || mem.key == "add_generation_prompt")
+        fail(errc::invalid_argument, "template variables: '{}' is not a template variable but an argument", mem.key);
+      value v = from_json(mem.value);
+      if ((mem.key == "tools" || mem.key == "documents") && !v.is_none() && !v.is_sequence())
+        fail(errc::invalid_argument, "template variables: '{}' must be a JSON array or null", mem.key);
+      set_global(mem.key, std::move(v));
+    }
+  }
   return interp.render(globals);
 }
 

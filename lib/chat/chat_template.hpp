@@ -34,6 +34,10 @@ struct chat_template_inputs {
   // builtin_tools, ...). They may replace bos_token/eos_token/enable_thinking but not the variables
   // above (messages, tools, documents, add_generation_prompt).
   std::string extra_context_json;
+  // apply_chat_template's keyword arguments as one JSON object, as a host passes them through the C ABI:
+  // `tools` and `documents` (arrays or null), `enable_thinking` and any other template variable. Applied
+  // after every field above, so they win over it; "messages" and "add_generation_prompt" are refused.
+  std::string kwargs_json;
   // The clock strftime_now() reads, as broken-down local time; unset = the current local time.
   std::optional<std::tm> now;
 };

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/utf8.hpp"
+#include "runtime/chat_prompt.hpp"
 
 namespace dianoia::detail {
 
@@ -19,31 +20,30 @@ void conversation::add(chat_message m) {
   if (!utf8_valid(m.content)) fail(errc::invalid_argument, "the message content is not valid UTF-8");
   if (m.reasoning_content && !utf8_valid(*m.reasoning_content))
     fail(errc::invalid_argument, "the message reasoning is not valid UTF-8");
+  if (!m.extra_json.empty()) {
+    bool object = false;
+    try {
+      object = json_parse(m.extra_json).is_object();
+    } catch (const error& e) {
+      fail(errc::invalid_argument, "the message's further members: {}", e.what());
+    }
+    if (!object) fail(errc::invalid_argument, "the message's further members are not a JSON object");
+  }
   messages_.push_back(std::move(m));
 }
 
 std::string conversation::render(bool add_generation_prompt, std::optional<bool> enable_thinking) const {
-  chat_template_inputs in;
-  in.messages = messages_;
-  in.add_generation_prompt = add_generation_prompt;
-  in.bos_token = bos_text_;
-  in.eos_token = eos_text_;
-  in.enable_thinking = enable_thinking;
-  return render_chat_template(template_, in);
+  return render_chat(template_, &tok_, messages_, add_generation_prompt, {}, enable_thinking);
 }
 
 generation_stats conversation::send(std::string_view user_text, const generate_options& opt_in, const text_sink& sink,
                                     const token_sink& tokens) {
   if (!utf8_valid(user_text)) fail(errc::invalid_argument, "the user text is not valid UTF-8");
-  generate_options opt = opt_in;
-  // Qwen3-style templates switch thinking in the prompt itself.
-  std::optional<bool> thinking;
-  if (profile_.has_enable_thinking) thinking = opt.reasoning != reasoning_mode::off;
+  const generate_options& opt = opt_in;
   const size_t before = messages_.size();
   messages_.push_back({"user", std::string(user_text)});
   try {
-    const std::string prompt = render(true, thinking);
-    const auto ids = tok_.encode(prompt, false, true);
+    const auto ids = chat_prompt_tokens(template_, tok_, profile_, messages_, opt);
     std::string reasoning, content;
     auto collect = [&](channel ch, std::string_view t) {
       (ch == channel::reasoning ? reasoning : content) += t;
@@ -67,6 +67,7 @@ std::string conversation::messages_json() const {
     if (i) out += ',';
     out += "{\"role\":" + json_quote(m.role) + ",\"content\":" + json_quote(m.content);
     if (m.reasoning_content) out += ",\"reasoning_content\":" + json_quote(*m.reasoning_content);
+    if (!m.extra_json.empty()) out += ",\"extra_json\":" + json_quote(m.extra_json);
     out += '}';
   }
   return out + "]";
@@ -81,6 +82,7 @@ void conversation::restore_messages(std::string_view json) {
     if (!role || !content) fail(errc::format, "a saved message lacks role or content");
     chat_message m{role->as_string(), content->as_string()};
     if (const auto* r = e.find("reasoning_content")) m.reasoning_content = r->as_string();
+    if (const auto* x = e.find("extra_json")) m.extra_json = x->as_string();
     msgs.push_back(std::move(m));
   }
   messages_ = std::move(msgs);

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/mapped_file.hpp"
 #include "core/prefault.hpp"
 #include "model/hparams_gguf.hpp"
@@ -92,6 +93,8 @@ std::unique_ptr<loaded_model> loaded_model::load(const std::string& path, const 
   m->tensor_types_ = summarize_types(m->weights_, m->st_.get());
   m->tokenizer_kind_ = describe_tokenizer(*m->tok_);
   step(1.0f);
+  log(log_level::info, "loaded '{}': {} {}, {} tokens of vocabulary, {} context, weights {}", path, m->format_,
+      m->hp_.arch, m->hp_.n_vocab, m->n_ctx_, m->tensor_types_);
   return m;
 }
 

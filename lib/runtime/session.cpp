@@ -97,16 +97,24 @@ sampler session::make_sampler(sampler_params p, std::span<const int32_t> prompt)
   return smp;
 }
 
-uint32_t session::prefill(const std::vector<int32_t>& prompt) {
+session::prefill_result session::prefill(const std::vector<int32_t>& prompt) {
   // Reuse the cached prefix, but always evaluate at least the last prompt token: its logits are needed.
   size_t reuse = 0;
   const size_t limit = std::min<size_t>({n_past_, history_.size(), prompt.size() - 1});
   while (reuse < limit && history_[reuse] == prompt[reuse]) ++reuse;
   history_ = prompt;
   n_past_ = static_cast<uint32_t>(reuse);
-  net_.forward(*state_, std::span(prompt).subspan(reuse), n_past_, logits_.data(), false);
-  n_past_ = static_cast<uint32_t>(prompt.size());
-  return static_cast<uint32_t>(reuse);
+  // In pieces of the model's own prefill chunk (so the arithmetic is the same as in one call), checking
+  // for cancel() between them: a long prompt can be abandoned. The cache then holds what was evaluated.
+  constexpr size_t piece = 512;
+  const auto rest = std::span(prompt).subspan(reuse);
+  for (size_t at = 0; at < rest.size(); at += piece) {
+    if (cancel_.load(std::memory_order_relaxed)) return {static_cast<uint32_t>(reuse), true};
+    const auto part = rest.subspan(at, std::min(piece, rest.size() - at));
+    net_.forward(*state_, part, n_past_, logits_.data(), false);
+    n_past_ += static_cast<uint32_t>(part.size());
+  }
+  return {static_cast<uint32_t>(reuse), false};
 }
 
 void session::set_cached(std::vector<int32_t> tokens, uint32_t n_cached) {
@@ -122,9 +130,15 @@ generation_stats session::generate(std::span<const int32_t> prompt_in, const gen
   const prepared p = prepare(prompt_in, opt, allow_auto_reasoning);
   sampler smp = make_sampler(opt.sampling, p.prompt);
   const auto t0 = std::chrono::steady_clock::now();
-  const uint32_t reused = prefill(p.prompt);
+  const auto [reused, cancelled] = prefill(p.prompt);
   const double prompt_seconds = seconds_since(t0);
-  generation_stats st = decode(p, opt, smp, sink, tokens);
+  generation_stats st;
+  if (cancelled) {
+    st.stop = stop_reason::cancelled;
+    st.prompt_tokens = static_cast<uint32_t>(p.prompt.size());
+  } else {
+    st = decode(p, opt, smp, sink, tokens);
+  }
   st.prompt_reused = reused;
   st.prompt_seconds = prompt_seconds;
   return st;
@@ -137,11 +151,20 @@ std::vector<generation_stats> session::generate_samples(std::span<const int32_t>
   if (n == 0 || n > 1024) fail(errc::invalid_argument, "the number of samples must be in [1, 1024], is {}", n);
   const prepared p = prepare(prompt_in, opt, allow_auto_reasoning);
   const auto t0 = std::chrono::steady_clock::now();
-  const uint32_t reused = prefill(p.prompt);
+  const auto [reused, cancelled] = prefill(p.prompt);
   const double prompt_seconds = seconds_since(t0);
   const uint32_t n_prompt = n_past_;
-  const uint32_t group = lockstep_group(n, opt);
-  auto out = group > 1 ? samples_in_lockstep(p, n, group, opt, sink) : samples_one_by_one(p, n, opt, sink);
+  std::vector<generation_stats> out;
+  if (cancelled) {
+    // Every sample ends before its first token, as cancel() during decoding ends every started one.
+    generation_stats st;
+    st.stop = stop_reason::cancelled;
+    st.prompt_tokens = static_cast<uint32_t>(p.prompt.size());
+    out.assign(n, st);
+  } else {
+    const uint32_t group = lockstep_group(n, opt);
+    out = group > 1 ? samples_in_lockstep(p, n, group, opt, sink) : samples_one_by_one(p, n, opt, sink);
+  }
   for (size_t i = 0; i < out.size(); ++i) {
     out[i].prompt_reused = i == 0 ? reused : n_prompt;
     out[i].prompt_seconds = i == 0 ? prompt_seconds : 0;

@@ -44,6 +44,8 @@ struct generate_options {
   std::vector<std::string> stop;  // stop strings, matched across token boundaries on the raw output
   int32_t logprobs = -1;          // >= 0: token events carry the chosen logprob and this many alternatives
   bool ignore_eos = false;        // mask end-of-generation tokens (benchmarks)
+  // Chat prompts only (runtime/chat_prompt.hpp): template variables as one JSON object ("" = none).
+  std::string chat_template_kwargs;
 };
 
 struct generation_stats {
@@ -81,7 +83,8 @@ class session {
   // Instruction-set ceiling and batch arithmetic for the forward passes from now on.
   void set_numerics(const numerics_options& o) { state_->set_numerics(o); }
 
-  // Thread-safe; the running (or next) generate() stops before sampling another token.
+  // Thread-safe; the running generate() stops before sampling another token, or between chunks of 512
+  // prompt tokens while it evaluates the prompt (its stats then say cancelled with no tokens generated).
   void cancel() { cancel_.store(true, std::memory_order_relaxed); }
 
   // Evaluates `prompt` and generates. The KV cache of the previous call is reused up to the first token
@@ -134,8 +137,13 @@ class session {
     bool in_thought = false;
   };
   prepared prepare(std::span<const int32_t> prompt, const generate_options& opt, bool allow_auto) const;
-  // Evaluates prompt, reusing the cached prefix; leaves the last position's logits in logits_.
-  uint32_t prefill(const std::vector<int32_t>& prompt);
+  // Evaluates prompt, reusing the cached prefix; leaves the last position's logits in logits_. Returns
+  // the reused count, and whether cancel() stopped it between chunks (the logits are then stale).
+  struct prefill_result {
+    uint32_t reused;
+    bool cancelled;
+  };
+  prefill_result prefill(const std::vector<int32_t>& prompt);
   generation_stats decode(const prepared& p, const generate_options& opt, sampler& smp, const text_sink& sink,
                           const token_sink& tokens);
   // generate_samples after the prompt: how many samples may share a step (1: one after another), then

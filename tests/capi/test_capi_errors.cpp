@@ -175,11 +175,11 @@ TEST_CASE("capi errors: bad text, short buffers, over-long prompts, vocab-only s
     dianoia_chat_message msg{"user", "hi"};
     char out[64];
     size_t nb = 0;
-    CHECK(dianoia_chat_apply_template(m, nullptr, &msg, 1, true, out, 64, &nb) == DIANOIA_ERR_UNSUPPORTED);
+    CHECK(dianoia_chat_apply_template(m, nullptr, &msg, 1, true, nullptr, out, 64, &nb) == DIANOIA_ERR_UNSUPPORTED);
     // An explicit template works without a model; a broken one names line and column.
-    CHECK(dianoia_chat_apply_template(nullptr, "{{ messages[0].content }}!", &msg, 1, true, out, 64, &nb) == DIANOIA_OK);
+    CHECK(dianoia_chat_apply_template(nullptr, "{{ messages[0].content }}!", &msg, 1, true, nullptr, out, 64, &nb) == DIANOIA_OK);
     CHECK(std::string(out, nb) == "hi!");
-    CHECK(dianoia_chat_apply_template(nullptr, "{% if %}", &msg, 1, true, out, 64, &nb) == DIANOIA_ERR_FORMAT);
+    CHECK(dianoia_chat_apply_template(nullptr, "{% if %}", &msg, 1, true, nullptr, out, 64, &nb) == DIANOIA_ERR_FORMAT);
     CHECK(std::string(dianoia_last_error()).find("line 1") != std::string::npos);
   }
   dianoia_model_free(m);

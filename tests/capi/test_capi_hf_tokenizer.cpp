@@ -49,7 +49,7 @@ TEST_CASE("capi: tokenizer.json, vocab-only") {
     const dianoia_chat_message msg = {"user", "Hi"};
     std::vector<char> out(4096);
     size_t len = 0;
-    REQUIRE(dianoia_chat_apply_template(m, nullptr, &msg, 1, true, out.data(), out.size(), &len) == DIANOIA_OK);
+    REQUIRE(dianoia_chat_apply_template(m, nullptr, &msg, 1, true, nullptr, out.data(), out.size(), &len) == DIANOIA_OK);
     const std::string text(out.data(), len);
     CHECK(text.find("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n") != std::string::npos);
 

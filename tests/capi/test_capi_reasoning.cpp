@@ -166,7 +166,8 @@ TEST_CASE("capi reasoning: a custom sampler from the host picks the token") {
   p.top_k = 0;  // no truncation: the host sees the whole vocabulary
   p.top_p = 1.0f;
   p.min_p = 0.0f;
-  p.custom_samplers = &smp;
+  const dianoia_sampler* stages[] = {&smp};
+  p.custom_samplers = stages;
   p.n_custom_samplers = 1;
   std::string text;
   s.complete("Once upon a time", [&](const dianoia::event& e) {

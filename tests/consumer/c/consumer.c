@@ -191,7 +191,11 @@ static void check_generation(const char* path) {
   logits = (float*)malloc(sizeof(float) * N_REF * N_VOCAB);
   CHECK(logits != NULL);
   if (logits != NULL) {
-    dianoia_status st = dianoia_session_eval_logits(session, prompt, N_REF, N_REF, logits, (size_t)N_REF * N_VOCAB);
+    size_t need = 0;
+    /* Size query first: nothing is evaluated, the needed count comes back. */
+    CHECK_STATUS(dianoia_session_eval_logits(session, prompt, N_REF, N_REF, NULL, 0, &need), DIANOIA_ERR_BUFFER_TOO_SMALL);
+    CHECK(need == (size_t)N_REF * N_VOCAB);
+    dianoia_status st = dianoia_session_eval_logits(session, prompt, N_REF, N_REF, logits, (size_t)N_REF * N_VOCAB, &need);
     CHECK_STATUS(st, DIANOIA_OK);
     if (st == DIANOIA_OK) {
       int mismatches = 0;

@@ -1,0 +1,3 @@
+module github.com/dianoia/dianoia/bindings/go
+
+go 1.19
