@@ -44,7 +44,7 @@ TEST_CASE("C ABI: a DeepSeek-V2-style GGUF evaluates, completes and saves like a
   const auto ids = man["sequences"]["64"].as_vector();
   const size_t V = 128;
   std::vector<float> logits(V);
-  REQUIRE(dianoia_session_eval_logits(s, ids.data(), ids.size(), 1, logits.data(), logits.size()) == DIANOIA_OK);
+  REQUIRE(dianoia_session_eval_logits(s, ids.data(), ids.size(), 1, logits.data(), logits.size(), nullptr) == DIANOIA_OK);
   const auto want = ref["64"].arr.back().as_vector<float>();
   float err = 0;
   for (size_t v = 0; v < V; ++v) err = std::max(err, std::fabs(logits[v] - want[v]));
