@@ -248,8 +248,10 @@ TEST_CASE("deepseek2: a session file round trip continues as if never interrupte
 
 // The loader turns e4m3 x block scale into bf16 exactly as the reference's weights were made, so the
 // remaining difference is the matmuls': BF16 weights meet activations rounded to bf16 where llama.cpp
-// rounds them (one-row products, e.g. an expert that gets one token), ~1e-3 here. The fp8 rounding of
-// the weights itself moves the logits by ~4.5 (ds_v3 against ds_v3_fp8); the bound is far below that.
+// rounds them (one-row products, e.g. an expert that gets one token), ~2e-3 here; on a CPU with AVX-512
+// BF16 prompt batches go through oneDNN's bf16 matmul, which rounds their activations too (as llama.cpp's
+// BF16 GEMM does): ~0.07. The fp8 rounding of the weights itself moves the logits by ~4.5 (ds_v3 against
+// ds_v3_fp8); the bound is far below that.
 TEST_CASE("deepseek2: fp8 e4m3 weights with 128x128 block scales") {
   const loaded l = load("ds_v3_fp8");
   CHECK(l.weights->n_repacked() > 0);
@@ -262,11 +264,11 @@ TEST_CASE("deepseek2: fp8 e4m3 weights with 128x128 block scales") {
     const auto pos = manifest()["positions"][n].as_vector<size_t>();
     const auto out = run(*l.net, ids, ids.size(), true);
     const float e = max_err(out, V, pos, ref[n]);
-    CHECK(e <= 1e-2f);
+    CHECK(e <= 0.15f);
     worst = std::max(worst, e);
     fp8_effect = std::max(fp8_effect, max_err(out, V, pos, ref32[n]));
   }
-  CHECK(fp8_effect > 100 * worst);
+  CHECK(fp8_effect > 25 * worst);
   MESSAGE("ds_v3_fp8: max |dianoia - transformers on the dequantized weights| " << worst
           << "; fp8 rounding itself moves the logits by " << fp8_effect);
 }
