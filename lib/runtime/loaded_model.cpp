@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/mapped_file.hpp"
 #include "model/hparams_gguf.hpp"
 #include "model/registry.hpp"
@@ -152,6 +153,9 @@ void loaded_model::load_hf_dir(const std::string& dir, const load_options& opt, 
   // rows are never produced by the tokenizer. Fewer rows than tokens is a broken model.
   if (hp_.n_vocab < static_cast<uint32_t>(tok_->n_vocab()))
     fail(errc::format, "the tokenizer has {} tokens but the embedding has only {} rows", tok_->n_vocab(), hp_.n_vocab);
+  if (hp_.n_vocab > static_cast<uint32_t>(tok_->n_vocab()))
+    log(log_level::info, "'{}': embedding padded past the tokenizer: {} rows (config.json 'vocab_size') for {} tokens; "
+        "rows {}..{} match no token", dir, hp_.n_vocab, tok_->n_vocab(), tok_->n_vocab(), hp_.n_vocab - 1);
   name_ = d.filename().empty() ? d.parent_path().filename().string() : d.filename().string();
   n_ctx_ = opt.context_length ? opt.context_length : hp_.n_ctx_train;
 }
