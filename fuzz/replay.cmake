@@ -11,6 +11,7 @@ set(_replay_targets
   "safetensors safetensors"
   "index_json safetensors"
   "config_json model")
+add_library(dianoia_fuzz_replay_main OBJECT ${_fuzz}/replay_main.cpp)
 foreach(spec IN LISTS _replay_targets)
   separate_arguments(spec)
   list(GET spec 0 name)
@@ -21,7 +22,7 @@ foreach(spec IN LISTS _replay_targets)
   if(NOT TARGET dianoia_${component})
     continue()
   endif()
-  add_executable(replay_${name} ${_fuzz}/fuzz_${name}.cpp ${_fuzz}/replay_main.cpp)
+  add_executable(replay_${name} ${_fuzz}/fuzz_${name}.cpp $<TARGET_OBJECTS:dianoia_fuzz_replay_main>)
   get_property(_closure GLOBAL PROPERTY DIANOIA_CLOSURE_${component})
   foreach(d IN LISTS _closure)
     target_link_libraries(replay_${name} PRIVATE dianoia_${d})
