@@ -112,7 +112,8 @@ static inline dianoia_model_params dianoia_model_default_params(void) {
 }
 
 /* Loads a model: a GGUF file (or the first of its splits, NAME-00001-of-0000N.gguf) or a Hugging Face
- * model directory (config.json, tokenizer.json, *.safetensors; memory-mapped unless params->use_mmap is false). `params` may be NULL for defaults. On success stores a new
+ * model directory (config.json, tokenizer.json, *.safetensors; memory-mapped unless params->use_mmap is
+ * false). `params` may be NULL for defaults. On success stores a new
  * handle in *out_model (free it with dianoia_model_free). On failure *out_model is set to NULL. */
 DIANOIA_API dianoia_status dianoia_model_load(const char* path, const dianoia_model_params* params,
                                               dianoia_model** out_model);
