@@ -143,6 +143,15 @@ typedef struct dianoia_model_params {
   /* Refuse (DIANOIA_ERR_OUT_OF_MEMORY) a model whose weights need more bytes than this; 0: the machine's
    * available memory (MemAvailable). */
   uint64_t max_memory_bytes;
+  /* since 0.3: true (default): the weight files are memory-mapped, read from disk as they are used and
+   * shared with the page cache. Then the files must not change while the model is loaded: if one is
+   * truncated, the next read of a weight past its new end kills the process with SIGBUS (as in
+   * llama.cpp), and bytes rewritten in place are used as they now are; the library cannot detect or
+   * prevent either. Replacing a file by renaming another over it is safe (the mapping keeps the old one).
+   * false (llama.cpp's --no-mmap): the files are read into memory the model owns, which costs their size
+   * in RAM (checked against max_memory_bytes before reading) and the time to read them, and the model
+   * no longer depends on them. Ignored with vocab_only. */
+  bool use_mmap;
 } dianoia_model_params;
 
 /* Fills the first `size` bytes of *p with the defaults and sets p->struct_size = size. The inline
@@ -156,7 +165,8 @@ static inline dianoia_model_params dianoia_model_default_params(void) {
 }
 
 /* Loads a model: a GGUF file (or the first of its splits, NAME-00001-of-0000N.gguf) or a Hugging Face
- * model directory (config.json, tokenizer.json, *.safetensors; memory-mapped). `params` may be NULL for defaults. On success stores a new
+ * model directory (config.json, tokenizer.json, *.safetensors; memory-mapped unless params->use_mmap is
+ * false). `params` may be NULL for defaults. On success stores a new
  * handle in *out_model (free it with dianoia_model_free). On failure *out_model is set to NULL. */
 DIANOIA_API dianoia_status dianoia_model_load(const char* path, const dianoia_model_params* params,
                                               dianoia_model** out_model);

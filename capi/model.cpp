@@ -18,6 +18,7 @@ extern "C" {
 DIANOIA_API void dianoia_model_params_init(dianoia_model_params* out, size_t size) {
   dianoia_model_params p{};
   p.struct_size = sizeof p;
+  p.use_mmap = true;
   capi::init_params(out, size, p);
 }
 
@@ -32,6 +33,7 @@ DIANOIA_API dianoia_status dianoia_model_load(const char* path, const dianoia_mo
     opt.context_length = p.context_length;
     opt.vocab_only = p.vocab_only;
     opt.max_memory_bytes = p.max_memory_bytes;
+    opt.use_mmap = p.use_mmap;
     if (p.progress) {
       auto fn = p.progress;
       void* ud = p.progress_user_data;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (cmake --preset fuzz: clang-14, ASan + UBSan, build-fuzz/), makes their
-# seed corpora from the shared data, and runs each target for a bounded time, one after the other with a
+# seed corpora from the shared data (plus the committed fuzz/corpus/<target>), and runs each target for a bounded time, one after the other with a
 # single worker. Fails (exit 1) if any target crashes, leaks, times out on an input, runs out of memory
 # or cannot start; the input that did it is saved in build-fuzz/artifacts/. Options (environment):
 #   DIANOIA_FUZZ_SECONDS=60        seconds per target (serve_request: half)
@@ -20,6 +20,28 @@ export DIANOIA_DATA_DIR=$data_dir
 # shellcheck disable=SC2206 # word splitting intended
 extra=(${DIANOIA_FUZZ_ARGS:-})
 
+# Largest input per target: big enough for the shrunk seed files, small enough to keep runs fast.
+max_len_for() {
+  case $1 in
+    gguf | tokenizer_json) echo 16384 ;;
+    chat_template | safetensors) echo 8192 ;;
+    *) echo 4096 ;;
+  esac
+}
+dict_for() {
+  case $1 in
+    json | tokenizer_json | index_json | config_json | safetensors | serve_request) echo fuzz/dict/json.dict ;;
+    chat_template) echo fuzz/dict/jinja.dict ;;
+    gguf) echo fuzz/dict/gguf.dict ;;
+  esac
+}
+
+# For scripts/fuzz_long.sh: the same limits for its long runs.
+case ${1:-} in
+  --print-max-len) max_len_for "$2"; exit 0 ;;
+  --print-dict) dict_for "$2"; exit 0 ;;
+esac
+
 echo "=== [fuzz] configure"
 cmake --preset fuzz >/dev/null
 echo "=== [fuzz] build"
@@ -38,26 +60,11 @@ else
   done
 fi
 
-# Largest input per target: big enough for the shrunk seed files, small enough to keep runs fast.
-max_len_for() {
-  case $1 in
-    gguf | tokenizer_json) echo 16384 ;;
-    chat_template | safetensors) echo 8192 ;;
-    *) echo 4096 ;;
-  esac
-}
 # Seconds per target: the server's request parser is small and shallow, half the time covers it.
 seconds_for() {
   case $1 in
     serve_request) echo $(((seconds + 1) / 2)) ;;
     *) echo "$seconds" ;;
-  esac
-}
-dict_for() {
-  case $1 in
-    json | tokenizer_json | index_json | config_json | safetensors | serve_request) echo fuzz/dict/json.dict ;;
-    chat_template) echo fuzz/dict/jinja.dict ;;
-    gguf) echo fuzz/dict/gguf.dict ;;
   esac
 }
 
@@ -77,7 +84,11 @@ for t in "${targets[@]}"; do
   [[ -n $dict ]] && args+=(-dict="$dict")
   echo "=== [fuzz] $t: $(seconds_for "$t") s"
   status=0
-  "$exe" "${args[@]}" "${extra[@]}" "$corpus" >"$logdir/$t.log" 2>&1 || status=$?
+  # The committed, minimized corpus (fuzz/corpus/<t>, from the long runs) is read, never written: the run
+  # starts where the long runs got to, and its own finds go to build-fuzz/corpus/<t>.
+  seeds=()
+  [[ -d fuzz/corpus/$t ]] && seeds+=("fuzz/corpus/$t")
+  "$exe" "${args[@]}" "${extra[@]}" "$corpus" "${seeds[@]}" >"$logdir/$t.log" 2>&1 || status=$?
   execs=$(grep -Eo 'stat::number_of_executed_units: [0-9]+' "$logdir/$t.log" | grep -Eo '[0-9]+$' || echo 0)
   rate=$(grep -Eo 'stat::average_exec_per_sec: +[0-9]+' "$logdir/$t.log" | grep -Eo '[0-9]+$' || echo 0)
   cov=$(grep -E 'DONE +cov: ' "$logdir/$t.log" | grep -Eo 'cov: [0-9]+ ft: [0-9]+' || echo 'cov: ?')

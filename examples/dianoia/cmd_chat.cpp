@@ -66,6 +66,7 @@ int cmd_chat(int argc, char** argv) {
   parse_session_flags(a, sp);
   if (a.value({"-c", "--ctx-size"}, v)) mp.context_length = static_cast<uint32_t>(to_long(v, "-c", 0, 1L << 24));
   if (a.value({"--max-memory"}, v)) mp.max_memory_bytes = static_cast<uint64_t>(to_long(v, "--max-memory", 0, 1L << 30)) << 20;
+  mp.use_mmap = !a.flag("--no-mmap");
   a.value({"--save-session"}, save_path);
   a.value({"--load-session"}, load_path);
   const bool json = a.flag("--json"), hide = a.flag("--hide-reasoning");

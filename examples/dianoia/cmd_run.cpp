@@ -33,6 +33,7 @@ int cmd_run(int argc, char** argv) {
   parse_session_flags(a, sp);
   if (a.value({"-c", "--ctx-size"}, v)) mp.context_length = static_cast<uint32_t>(to_long(v, "-c", 0, 1L << 24));
   if (a.value({"--max-memory"}, v)) mp.max_memory_bytes = static_cast<uint64_t>(to_long(v, "--max-memory", 0, 1L << 30)) << 20;
+  mp.use_mmap = !a.flag("--no-mmap");
   uint32_t samples = 1;
   if (a.value({"--samples"}, v)) samples = static_cast<uint32_t>(to_long(v, "--samples", 1, 1024));
   const bool vote = a.flag("--vote");

@@ -102,9 +102,11 @@ int cmd_bench(int argc, char** argv) {
   if (a.value({"-n", "--gen-tokens"}, v)) n_gen = to_long(v, "-n", 1, 1L << 20);
   const bool has_chat = a.value({"--chat-prompt"}, chat_text);
   const bool json = a.flag("--json");
+  dianoia::model::params mp;
+  mp.use_mmap = !a.flag("--no-mmap");
   a.finish();
   if (n_prompt < 1 || n_gen < 1) throw std::runtime_error("-p and -n must be positive");
-  dianoia::model m(path);
+  dianoia::model m(path, mp);
   const auto info = m.info();
   // The chat prompt exactly as dianoia_session_chat makes it: the model's template with the generation
   // prompt, special tokens parsed, nothing added (the template writes BOS where the model wants one).

@@ -97,14 +97,17 @@ void session_help(std::FILE* out, bool ctx) {
         {"--max-memory MIB", "refuse models whose weights need more; 0 = available memory", num(static_cast<long long>(m.max_memory_bytes))},
         {"-t, --threads N", "threads; 0 = min(2, hardware threads)", num(s.n_threads)},
         {"--isa LEVEL", "cap the SIMD level: auto scalar avx2 avx_vnni avx512 avx512_vnni avx512_bf16", "auto ($DIANOIA_ISA)"},
-        {"--llamacpp-numerics", "llama.cpp's AVX2 arithmetic for prompt batches (slower; for comparisons)", "off"},
+        {"--llamacpp-numerics", "llama.cpp's AVX2 arithmetic for prompts and decode (slower; for comparisons)", "off"},
+        {"--no-mmap", "read the weights into memory instead of mapping the file (survives the file changing)",
+         m.use_mmap ? "mapped" : "read"},
     });
   else
     print_rows(out, "model and session", {
         {"-m, --model PATH|NAME", "a .gguf file, an HF model folder, or a catalogue name", "the default model"},
         {"-t, --threads N", "threads; 0 = min(2, hardware threads)", num(s.n_threads)},
         {"--isa LEVEL", "cap the SIMD level: auto scalar avx2 avx_vnni avx512 avx512_vnni avx512_bf16", "auto"},
-        {"--llamacpp-numerics", "llama.cpp's AVX2 arithmetic for prompt batches", "off"},
+        {"--llamacpp-numerics", "llama.cpp's AVX2 arithmetic for prompts and decode", "off"},
+        {"--no-mmap", "read the weights into memory instead of mapping the file", m.use_mmap ? "mapped" : "read"},
     });
 }
 

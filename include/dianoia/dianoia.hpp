@@ -129,6 +129,7 @@ struct model_params {
   std::function<bool(float)> progress;  // return false to abort loading
   bool vocab_only = false;              // tokenizer and chat template only (no sessions)
   uint64_t max_memory_bytes = 0;        // refuse larger models; 0: the machine's available memory
+  bool use_mmap = true;                 // false: read the weights into memory (dianoia_model_params::use_mmap)
 };
 
 // Loaded model, movable, freed on destruction. Immutable: share it freely between threads.
@@ -141,6 +142,7 @@ class model {
     cp.context_length = p.context_length;
     cp.vocab_only = p.vocab_only;
     cp.max_memory_bytes = p.max_memory_bytes;
+    cp.use_mmap = p.use_mmap;
     if (p.progress) {
       cp.progress = [](float x, void* ud) { return (*static_cast<const std::function<bool(float)>*>(ud))(x); };
       cp.progress_user_data = const_cast<std::function<bool(float)>*>(&p.progress);

@@ -45,7 +45,8 @@ struct chat_template_inputs {
 // Renders like transformers' apply_chat_template (jinja2 with trim_blocks=True, lstrip_blocks=True,
 // raise_exception(), strftime_now(), tojson as HF defines it).
 // Errors: error(format) with "line L, column C" — syntax errors, raise_exception() messages, and the
-// resource limits (16 MiB output, 1e6 loop iterations, call depth 64); error(invalid_argument) for
+// resource limits (16 MiB output, 32 MiB held at once by the render's values and output, 1 GiB
+// allocated in all, 1e7 evaluation steps, 1e6 loop iterations, call depth 64); error(invalid_argument) for
 // malformed JSON in the inputs.
 std::string render_chat_template(std::string_view tmpl, const chat_template_inputs& in);
 

@@ -134,8 +134,11 @@ std::string interpreter::render(const std::vector<std::pair<std::string, value>>
   scope_->parent = root;
   std::string out;
   out_ = &out;
+  out_charged_ = 0;
   iterations_ = steps_ = 0;
   depth_ = 0;
+  mem_ = std::make_shared<render_memory>(limits_.max_live_bytes, limits_.max_alloc_bytes);
+  const render_memory_scope counted(mem_);
   try {
     if (exec(t_.body) != flow::normal) raise("'break' or 'continue' outside of a loop");
   } catch (const eval_error& e) {
@@ -177,20 +180,49 @@ void interpreter::charge(uint64_t units) {
   if (steps_ > limits_.max_steps) raise("template exceeds the evaluation step limit ({})", limits_.max_steps);
 }
 
+render_stats interpreter::stats() const {
+  render_stats r;
+  r.steps = steps_;
+  r.iterations = iterations_;
+  if (mem_) {
+    r.peak_bytes = mem_->peak();
+    r.alloc_bytes = mem_->total();
+  }
+  return r;
+}
+
 void interpreter::emit(std::string_view s) {
   if (out_->size() + s.size() > limits_.max_output) {
     raise("rendered output exceeds the size limit of {} bytes", limits_.max_output);
   }
   charge(s.size() / 16);
+  mem_->acquire(s.size());
+  out_charged_ += s.size();
   out_->append(s);
 }
 
 std::string interpreter::capture(const stmt_list& body) {
   std::string buf;
   std::string* saved = out_;
+  const size_t saved_charged = out_charged_;
   out_ = &buf;
-  const flow f = exec(body);
-  out_ = saved;
+  out_charged_ = 0;
+  // The captured text stops counting as output here: the value made of it counts instead.
+  struct restore {
+    interpreter& in;
+    std::string* out;
+    size_t charged;
+    ~restore() {
+      in.mem_->release(in.out_charged_);
+      in.out_ = out;
+      in.out_charged_ = charged;
+    }
+  };
+  flow f;
+  {
+    const restore r{*this, saved, saved_charged};
+    f = exec(body);
+  }
   if (f != flow::normal) raise("'break' or 'continue' outside of a loop");
   return buf;
 }

@@ -1,7 +1,8 @@
 // Tree-walking renderer for a parsed template. Scoping follows jinja2: a for-loop iteration, a macro
 // call and a with block get their own frame (assignments inside do not leak out), if-blocks do not.
-// Every render is bounded in output size, loop iterations, call depth and total evaluation work, so a
-// hostile template fails with error(format) instead of hanging or exhausting memory.
+// Every render is bounded in output size, memory held at once by its values (render_memory), bytes
+// allocated in all, loop iterations, call depth and total evaluation work, so a hostile template fails
+// with error(format) instead of hanging or exhausting memory.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,19 @@ struct render_limits {
   uint64_t max_iterations = 1'000'000;      // loop iterations, all loops together
   int max_depth = 64;                       // nested macro / callable calls
   uint64_t max_steps = 10'000'000;         // evaluation work: nodes, plus bytes/16 of text produced
+  // Bytes held at once by the values the render made (strings, lists, dicts) and its output: what one
+  // render can occupy, however its values are nested or piled up.
+  size_t max_live_bytes = size_t{32} << 20;
+  // Bytes the render's values may allocate in all, freed or not: bounds the copying (the time) of
+  // templates that rebuild big strings in a loop.
+  uint64_t max_alloc_bytes = uint64_t{1} << 30;
+};
+
+// What the last render used (also after it failed), for tests and diagnostics.
+struct render_stats {
+  uint64_t steps = 0, iterations = 0;
+  size_t peak_bytes = 0;       // highest live bytes of values and output (see render_limits::max_live_bytes)
+  uint64_t alloc_bytes = 0;    // all bytes charged
 };
 
 struct frame {
@@ -44,6 +58,7 @@ class interpreter {
   // Accounts for work proportional to data size (sorting, joining, building lists).
   void charge(uint64_t units);
   const render_limits& limits() const { return limits_; }
+  render_stats stats() const;
 
   // Records a list or namespace a template mutated (list.append, set ns.x): only mutation can make a
   // container reach itself, so these and the frames macros close over are emptied when a render ends,
@@ -60,6 +75,8 @@ class interpreter {
   render_limits limits_;
   std::shared_ptr<frame> scope_;
   std::string* out_ = nullptr;
+  std::shared_ptr<render_memory> mem_;
+  size_t out_charged_ = 0;  // bytes of out_ charged to mem_ (a capture's text is a value once captured)
   uint32_t pos_ = 0;
   uint64_t iterations_ = 0, steps_ = 0;
   int depth_ = 0;

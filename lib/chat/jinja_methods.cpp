@@ -334,6 +334,7 @@ value m_append(interpreter& in, const value& l, const call_args& a) {
   in.charge(1);
   in.note_mutated(l);
   l.items().push_back(a.pos[0]);
+  l.note_growth();
   return value::none();
 }
 value m_list_index(interpreter&, const value& l, const call_args& a) {

@@ -267,9 +267,66 @@ int64_t floor_div(int64_t a, int64_t b) {
 
 }  // namespace
 
+void render_memory::acquire(size_t n) {
+  if (n > max_live_ - std::min(live_, max_live_))
+    raise("template exceeds the memory limit: its values would hold more than {} MiB at once", max_live_ >> 20);
+  if (n > max_total_ - std::min(total_, max_total_))
+    raise("template exceeds the work limit: it would allocate more than {} MiB in all", max_total_ >> 20);
+  live_ += n;
+  total_ += n;
+  peak_ = std::max(peak_, live_);
+}
+
+namespace {
+thread_local std::shared_ptr<render_memory> t_current_memory;
+
+// Bytes a payload holds: its own block plus what its containers point to (dict: entries and index nodes).
+// A string counts its length, not its capacity: the slack that growth by appending leaves is address
+// space more than memory, and counting it would make the limit depend on how a result was built.
+size_t held_bytes(const std::string& s) { return sizeof(accounted<std::string>) + (s.size() > 15 ? s.size() + 1 : 0); }
+size_t held_bytes(const list_t& l) { return sizeof(accounted<list_t>) + l.capacity() * sizeof(value); }
+size_t held_bytes(const dict_t& d) {
+  size_t n = sizeof(accounted<dict_t>) + d.entries.capacity() * sizeof(d.entries[0]);
+  for (const auto& [k, i] : d.index) n += 64 + k.size();
+  return n;
+}
+
+template <class T>
+std::shared_ptr<accounted<T>> make_accounted(T x) {
+  auto p = std::make_shared<accounted<T>>(std::move(x));
+  p->resize(held_bytes(p->v));
+  return p;
+}
+}  // namespace
+
+const std::shared_ptr<render_memory>& render_memory::current() { return t_current_memory; }
+
+render_memory_scope::render_memory_scope(std::shared_ptr<render_memory> m) : saved_(std::move(t_current_memory)) {
+  t_current_memory = std::move(m);
+}
+render_memory_scope::~render_memory_scope() { t_current_memory = std::move(saved_); }
+
+void accounted_base::resize(size_t n) {
+  if (!mem) {
+    mem = t_current_memory;  // made outside a render, grown by one: counted from now on
+    if (!mem) return;
+    bytes = 0;
+  }
+  if (n > bytes) mem->acquire(n - bytes);
+  else mem->release(bytes - n);
+  bytes = n;
+}
+
+void value::note_growth() const {
+  if (kind_ == vkind::list || kind_ == vkind::tuple) {
+    auto* p = static_cast<accounted<list_t>*>(ptr_.get());
+    p->resize(held_bytes(p->v));
+  }
+}
+
 value value::undefined(std::string name) {
   value v;
-  if (!name.empty()) v.ptr_ = std::make_shared<std::string>(std::move(name));
+  if (!name.empty()) v.ptr_ = make_accounted(std::move(name));
   return v;
 }
 value value::none() {
@@ -298,13 +355,13 @@ value value::floating(double d) {
 value value::string(std::string s) {
   value v;
   v.kind_ = vkind::string;
-  v.ptr_ = std::make_shared<std::string>(std::move(s));
+  v.ptr_ = make_accounted(std::move(s));
   return v;
 }
 value value::list(list_t items) {
   value v;
   v.kind_ = vkind::list;
-  v.ptr_ = std::make_shared<list_t>(std::move(items));
+  v.ptr_ = make_accounted(std::move(items));
   return v;
 }
 value value::tuple(list_t items) {
@@ -315,7 +372,7 @@ value value::tuple(list_t items) {
 value value::dict(dict_t d) {
   value v;
   v.kind_ = vkind::dict;
-  v.ptr_ = std::make_shared<dict_t>(std::move(d));
+  v.ptr_ = make_accounted(std::move(d));
   return v;
 }
 value value::object(std::shared_ptr<jinja::object> o) {

@@ -5,6 +5,7 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -30,6 +31,62 @@ template <class... Args>
 // Strings and lists beyond these sizes are refused, so one expression cannot exhaust memory.
 inline constexpr size_t max_string_bytes = size_t{16} << 20;
 inline constexpr size_t max_list_items = size_t{1} << 20;
+
+// The memory of one render: bytes held by the strings, lists and dicts it created and by its output,
+// counted as they are made and freed, so a template cannot pile up values each under the per-string
+// limit. acquire() raises when the live bytes would pass max_live, or when all bytes ever acquired
+// would pass max_total (the copying a template can make the renderer do, its time). Values made outside
+// a render (the host's messages) are not counted; a host container a render grows is, from then on.
+class render_memory {
+ public:
+  render_memory(size_t max_live, uint64_t max_total) : max_live_(max_live), max_total_(max_total) {}
+  void acquire(size_t n);
+  void release(size_t n) noexcept { live_ -= std::min(n, live_); }
+  size_t live() const { return live_; }
+  size_t peak() const { return peak_; }
+  uint64_t total() const { return total_; }
+
+  // The render this thread is making values for, or null. Set by render_memory_scope.
+  static const std::shared_ptr<render_memory>& current();
+
+ private:
+  friend class render_memory_scope;
+  size_t max_live_;
+  uint64_t max_total_;
+  size_t live_ = 0, peak_ = 0;
+  uint64_t total_ = 0;
+};
+
+// Makes `m` the current render memory of this thread for its lifetime (restoring the previous one).
+class render_memory_scope {
+ public:
+  explicit render_memory_scope(std::shared_ptr<render_memory> m);
+  ~render_memory_scope();
+  render_memory_scope(const render_memory_scope&) = delete;
+  render_memory_scope& operator=(const render_memory_scope&) = delete;
+
+ private:
+  std::shared_ptr<render_memory> saved_;
+};
+
+// A string, list or dict payload with the bytes it holds charged to the render that made it.
+struct accounted_base {
+  std::shared_ptr<render_memory> mem;
+  size_t bytes = 0;
+  accounted_base() = default;
+  accounted_base(const accounted_base&) = delete;
+  accounted_base& operator=(const accounted_base&) = delete;
+  ~accounted_base() {
+    if (mem) mem->release(bytes);
+  }
+  // Charges or returns the difference to `n` bytes (raises past the render's limits).
+  void resize(size_t n);
+};
+template <class T>
+struct accounted final : accounted_base {
+  T v;
+  explicit accounted(T x) : v(std::move(x)) {}
+};
 
 enum class vkind : uint8_t { undefined, none, boolean, integer, floating, string, list, tuple, dict, object };
 
@@ -66,9 +123,11 @@ class value {
   bool as_bool() const { return b_; }
   int64_t as_int() const { return kind_ == vkind::boolean ? int64_t{b_} : i_; }
   double as_float() const { return kind_ == vkind::floating ? f_ : static_cast<double>(as_int()); }
-  const std::string& str() const { return *static_cast<const std::string*>(ptr_.get()); }
-  list_t& items() const { return *static_cast<list_t*>(ptr_.get()); }
-  dict_t& dict() const { return *static_cast<dict_t*>(ptr_.get()); }
+  const std::string& str() const;
+  list_t& items() const;
+  dict_t& dict() const;
+  // After a list grew in place (append): charges its new size to the render.
+  void note_growth() const;
   jinja::object& obj() const { return *static_cast<jinja::object*>(ptr_.get()); }
   std::shared_ptr<jinja::object> obj_ptr() const { return std::static_pointer_cast<jinja::object>(ptr_); }
   // Name of the variable or attribute an undefined came from ("" if none), for error messages.
@@ -96,6 +155,10 @@ struct dict_t {
   void set(const value& key, value v);
   size_t size() const { return entries.size(); }
 };
+
+inline const std::string& value::str() const { return static_cast<const accounted<std::string>*>(ptr_.get())->v; }
+inline list_t& value::items() const { return static_cast<accounted<list_t>*>(ptr_.get())->v; }
+inline dict_t& value::dict() const { return static_cast<accounted<dict_t>*>(ptr_.get())->v; }
 
 class interpreter;
 

@@ -138,8 +138,8 @@ std::string_view type_name(value_type t) {
   return i < std::size(names) ? names[i] : "?";
 }
 
-std::unique_ptr<file> file::open(const std::string& path) {
-  auto map = std::make_unique<mapped_file>(path);
+std::unique_ptr<file> file::open(const std::string& path, file_access access) {
+  auto map = std::make_unique<mapped_file>(path, access);
   std::unique_ptr<file> f(new file());
   f->bytes_ = std::span<const uint8_t>(map->data(), map->size());
   f->name_ = path;

@@ -47,7 +47,8 @@ class file final : public tensor_source {
   // Maps and parses `path`. Throws error(io) for a missing/unreadable file, error(format) for any
   // malformed content (message names the section and the value), error(unsupported) for a tensor type
   // that is known but retired, or an unknown version.
-  static std::unique_ptr<file> open(const std::string& path);
+  // file_access::read: the file is read into memory and no longer needed afterwards (see mapped_file.hpp).
+  static std::unique_ptr<file> open(const std::string& path, file_access access = file_access::map);
   // Parses an in-memory image (for fuzzing and tests); `bytes` must outlive the file object.
   static std::unique_ptr<file> parse(std::span<const uint8_t> bytes, std::string name = "<memory>");
 

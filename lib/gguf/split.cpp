@@ -31,9 +31,9 @@ std::optional<std::string> split_path(const std::string& first, uint32_t no, uin
   return first.substr(0, first.size() - tail.size()) + fmt::format("-{:05d}-of-{:05d}.gguf", no, count);
 }
 
-std::unique_ptr<split_set> split_set::open(const std::string& path) {
+std::unique_ptr<split_set> split_set::open(const std::string& path, file_access access) {
   std::unique_ptr<split_set> s(new split_set());
-  s->files_.push_back(file::open(path));
+  s->files_.push_back(file::open(path, access));
   const split_keys k0 = read_keys(*s->files_[0]);
   if (k0.no != 0)
     fail(errc::invalid_argument, "'{}' is split {} of {}: open the first split (…-00001-of-{:05d}.gguf)", path, k0.no + 1,
@@ -43,7 +43,7 @@ std::unique_ptr<split_set> split_set::open(const std::string& path) {
     if (!p)
       fail(errc::format, "'{}' declares {} splits but is not named like a first split (NAME-00001-of-{:05d}.gguf)", path,
            k0.count, k0.count);
-    s->files_.push_back(file::open(*p));
+    s->files_.push_back(file::open(*p, access));
     const split_keys k = read_keys(*s->files_.back());
     if (k.no != i || k.count != k0.count)
       fail(errc::format, "'{}' says it is split {} of {}, expected {} of {}", *p, k.no + 1, k.count, i + 1, k0.count);

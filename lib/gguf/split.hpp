@@ -18,7 +18,7 @@ class split_set final : public tensor_source {
   // them: error(io) names a missing split, error(format) a split whose split.* keys disagree, a tensor
   // in two splits, or a tensor total different from split.tensors.count; error(invalid_argument) if
   // `path` is a later split (the first must be given).
-  static std::unique_ptr<split_set> open(const std::string& path);
+  static std::unique_ptr<split_set> open(const std::string& path, file_access access = file_access::map);
 
   const file& first() const { return *files_.front(); }
   const std::vector<std::unique_ptr<file>>& files() const { return files_; }

@@ -103,6 +103,8 @@ hparams hparams_from_gguf(const gguf::file& f) {
   hp.n_head_kv = r.count("attention.head_count_kv", hp.n_head);
   hp.n_ff = r.count("feed_forward_length");
   hp.n_ctx_train = r.count("context_length", 2048u);
+  // Seldom written (the tokenizer's token count is the vocabulary); checked against the embedding when it is.
+  hp.n_vocab = r.count0("vocab_size");
   if (hp.n_head % hp.n_head_kv != 0) fail(errc::format, "{} heads cannot share {} KV heads", hp.n_head, hp.n_head_kv);
   // Qwen3 declares its head size (it is not n_embd / n_head there); the others may.
   if (!f.get_uint(r.key("attention.key_length")) && hp.n_embd % hp.n_head != 0)

@@ -116,6 +116,7 @@ void read_deepseek(const config_reader& r, hparams& hp) {
   e.n_expert_shared = r.count("n_shared_experts", 0u, true);
   e.n_ff_expert = r.count("moe_intermediate_size", 0u, true);
   e.n_layer_dense_lead = r.count("first_k_dense_replace", 0u, true);
+  hp.n_layer_nextn = r.count("num_nextn_predict_layers", 0u, true);
   e.n_expert_groups = r.count("n_group", 0u, true);
   e.n_group_used = r.count("topk_group", 0u, true);
   e.routed_scaling = r.real("routed_scaling_factor", 1.0);
@@ -149,6 +150,7 @@ hparams hparams_from_config_json(std::string_view json) {
   const config_reader r{root};
   const std::string type = r.str("model_type");
   hparams hp;
+  hp.origin = hparams_origin::config_json;
   if (type == "llama" || type == "qwen2" || type == "qwen3") hp.arch = type;
   else if (type == "deepseek_v2" || type == "deepseek_v3") hp.arch = "deepseek2";
   else if (type.empty()) fail(errc::format, "config.json: 'model_type' is missing");

@@ -60,12 +60,17 @@ struct mla_params {
   uint32_t v_head_dim = 0;
 };
 
+// Where a model's hyper-parameters were read (error messages name the field as that source spells it).
+enum class hparams_origin : uint8_t { gguf, config_json };
+
 struct hparams {
   std::string arch;                     // "llama", "qwen2", "qwen3", "deepseek2" (GGUF names)
+  hparams_origin origin = hparams_origin::gguf;
   uint32_t n_vocab = 0;
   uint32_t n_ctx_train = 0;
   uint32_t n_embd = 0;
   uint32_t n_layer = 0;
+  uint32_t n_layer_nextn = 0;           // deepseek3: multi-token-prediction blocks stored after n_layer (unused)
   uint32_t n_head = 0;
   uint32_t n_head_kv = 0;
   uint32_t head_dim = 0;

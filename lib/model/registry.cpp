@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "model/hparams_gguf.hpp"
+#include "model/shape_checks.hpp"
 
 namespace dianoia::detail {
 namespace {
@@ -43,6 +44,7 @@ const char* supported_architectures() {
 std::unique_ptr<model> create_model(const hparams& hp, const tensor_source& w) {
   const entry* e = find(hp.arch);
   if (!e) fail(errc::unsupported, "unknown model architecture '{}' (supported: {})", hp.arch, supported_architectures());
+  check_tensor_shapes(hp, w);
   return e->make(hp, w);
 }
 

@@ -15,7 +15,8 @@ bool architecture_supported(std::string_view arch);
 const char* supported_architectures();
 
 // Builds the model over `w`'s tensors (canonical GGUF names; they must outlive the model).
-// error(unsupported) names an unknown architecture; error(format) a missing or misshapen tensor.
+// error(unsupported) names an unknown architecture; error(format) a missing or misshapen tensor, or a
+// hyper-parameter that its tensors contradict (check_tensor_shapes, before the architecture's own loader).
 std::unique_ptr<model> create_model(const hparams& hp, const tensor_source& w);
 
 // A GGUF file: checks the architecture first (so an unknown one is named before any key is missing),

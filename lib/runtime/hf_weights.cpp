@@ -7,6 +7,7 @@
 #include "core/mapped_file.hpp"
 #include "model/hf_names.hpp"
 #include "model/hparams_hf.hpp"
+#include "model/shape_checks.hpp"
 #include "safetensors/index.hpp"
 
 namespace dianoia::detail {
@@ -33,7 +34,8 @@ hparams read_hf_config(const std::string& dir) {
   }
 }
 
-std::unique_ptr<safetensors::tensor_set> open_hf_weights(const std::string& dir, const hparams& hp) {
+std::unique_ptr<safetensors::tensor_set> open_hf_weights(const std::string& dir, const hparams& hp,
+                                                         file_access access) {
   const fs::path d(dir);
   std::vector<std::string> shards;
   std::optional<safetensors::shard_index> index;
@@ -59,7 +61,14 @@ std::unique_ptr<safetensors::tensor_set> open_hf_weights(const std::string& dir,
     if (!n) return std::nullopt;
     return safetensors::binding{std::move(n->canonical), n->permute_heads};
   };
-  auto set = safetensors::tensor_set::open(shards, bind, dir);
+  auto set = safetensors::tensor_set::open(shards, bind, dir, access);
+  // The config against the tensors, before materialize() copies or converts anything: the name mapping
+  // drops layers past num_hidden_layers, so those are looked for among the stored names.
+  std::vector<std::string_view> names;
+  for (const auto& f : set->files())
+    for (const auto& t : f->tensors()) names.push_back(t.name);
+  check_hf_layer_names(hp, names);
+  check_tensor_shapes(hp, *set);
   if (index) {
     // Every tensor the index promises must be in the shard it names: a stale index is a broken download.
     for (const auto& [name, shard] : index->weight_map) {

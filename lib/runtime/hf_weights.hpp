@@ -16,6 +16,7 @@ hparams read_hf_config(const std::string& dir);
 // Parses and plans (nothing repacked yet: call materialize() after the memory check). error(io) if the
 // directory has no weights or a shard the index names is missing; error(format) if a tensor the index
 // places in a shard is not there.
-std::unique_ptr<safetensors::tensor_set> open_hf_weights(const std::string& dir, const hparams& hp);
+std::unique_ptr<safetensors::tensor_set> open_hf_weights(const std::string& dir, const hparams& hp,
+                                                         file_access access = file_access::map);
 
 }  // namespace dianoia::detail

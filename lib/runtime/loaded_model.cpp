@@ -36,6 +36,18 @@ bool is_hf_model_dir(const fs::path& dir) {
 std::string summarize_types(const tensor_source* weights, const safetensors::tensor_set* st);
 std::string describe_tokenizer(const tokenizer& t);
 
+// Without mmap the files are read whole: refuse before reading what the memory cap cannot hold (a split
+// GGUF's other parts are counted after they are read, with the rest of the weights).
+void check_read_budget(const std::vector<std::string>& files, uint64_t max_bytes, const std::string& what) {
+  memory_estimate need;
+  for (const auto& f : files) {
+    std::error_code ec;
+    const auto n = fs::file_size(f, ec);
+    if (!ec) need.owned_bytes += n;
+  }
+  check_memory_budget(need, max_bytes, fmt::format("model '{}' read into memory (use_mmap off)", what));
+}
+
 std::string_view view(const mapped_file& f) {
   return {reinterpret_cast<const char*>(f.data()), f.size()};
 }
@@ -99,7 +111,9 @@ std::unique_ptr<loaded_model> loaded_model::load(const std::string& path, const 
 }
 
 void loaded_model::load_gguf(const std::string& path, const load_options& opt, const std::function<void(float)>& step) {
-  gguf_ = gguf::split_set::open(path);
+  const file_access access = opt.use_mmap || opt.vocab_only ? file_access::map : file_access::read;
+  if (access == file_access::read) check_read_budget({path}, opt.max_memory_bytes, path);
+  gguf_ = gguf::split_set::open(path, access);
   const gguf::file& f = gguf_->first();
   format_ = "gguf";
   file_bytes_ = gguf_->file_bytes();
@@ -137,7 +151,14 @@ void loaded_model::load_hf_dir(const std::string& dir, const load_options& opt, 
   if (!architecture_supported(hp.arch))
     fail(errc::unsupported, "'{}': architecture '{}' cannot run yet (supported: {})", dir, hp.arch, supported_architectures());
   if (!is_file(d / "tokenizer.json")) fail(errc::io, "'{}' has no tokenizer.json", dir);
-  st_ = open_hf_weights(dir, hp);
+  if (!opt.use_mmap) {
+    std::vector<std::string> files;
+    std::error_code ec;
+    for (fs::directory_iterator it(d, ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().extension() == ".safetensors") files.push_back(it->path().string());
+    check_read_budget(files, opt.max_memory_bytes, dir);
+  }
+  st_ = open_hf_weights(dir, hp, opt.use_mmap ? file_access::map : file_access::read);
   weights_ = st_.get();
   file_bytes_ = st_->file_bytes();
   step(0.2f);
@@ -160,6 +181,9 @@ void loaded_model::load_hf_dir(const std::string& dir, const load_options& opt, 
   // rows are never produced by the tokenizer. Fewer rows than tokens is a broken model.
   if (hp_.n_vocab < static_cast<uint32_t>(tok_->n_vocab()))
     fail(errc::format, "the tokenizer has {} tokens but the embedding has only {} rows", tok_->n_vocab(), hp_.n_vocab);
+  if (hp_.n_vocab > static_cast<uint32_t>(tok_->n_vocab()))
+    log(log_level::info, "'{}': embedding padded past the tokenizer: {} rows (config.json 'vocab_size') for {} tokens; "
+        "rows {}..{} match no token", dir, hp_.n_vocab, tok_->n_vocab(), tok_->n_vocab(), hp_.n_vocab - 1);
   name_ = d.filename().empty() ? d.parent_path().filename().string() : d.filename().string();
   n_ctx_ = opt.context_length ? opt.context_length : hp_.n_ctx_train;
 }

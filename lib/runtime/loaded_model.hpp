@@ -30,6 +30,9 @@ struct load_options {
   // Refuse a model whose weights (mapped + repacked) exceed this many bytes; 0: the machine's
   // MemAvailable. Checked before the repacked buffers are allocated. error(out_of_memory).
   uint64_t max_memory_bytes = 0;
+  // false: weights read into memory the model owns instead of mapped (llama.cpp's --no-mmap), so the
+  // model no longer depends on its files; see mapped_file.hpp for what a mapping does when they change.
+  bool use_mmap = true;
 };
 
 class loaded_model {

@@ -4,8 +4,8 @@
 
 namespace dianoia::detail::safetensors {
 
-std::unique_ptr<file> file::open(const std::string& path) {
-  auto map = std::make_unique<mapped_file>(path);
+std::unique_ptr<file> file::open(const std::string& path, file_access access) {
+  auto map = std::make_unique<mapped_file>(path, access);
   std::unique_ptr<file> f(new file());
   f->bytes_ = std::span<const uint8_t>(map->data(), map->size());
   f->name_ = path;

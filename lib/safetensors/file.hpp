@@ -13,7 +13,7 @@ namespace dianoia::detail::safetensors {
 class file {
  public:
   // error(io) if the file cannot be mapped; parse_header's errors otherwise, prefixed with the path.
-  static std::unique_ptr<file> open(const std::string& path);
+  static std::unique_ptr<file> open(const std::string& path, file_access access = file_access::map);
   // An in-memory image (tests, fuzzing); `bytes` must outlive the object.
   static std::unique_ptr<file> parse(std::span<const uint8_t> bytes, std::string name = "<memory>");
 

@@ -37,10 +37,10 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }  // namespace
 
 std::unique_ptr<tensor_set> tensor_set::open(const std::vector<std::string>& shard_paths, const binder& bind,
-                                             const std::string& name) {
+                                             const std::string& name, file_access access) {
   std::vector<std::unique_ptr<file>> files;
   files.reserve(shard_paths.size());
-  for (const auto& p : shard_paths) files.push_back(file::open(p));
+  for (const auto& p : shard_paths) files.push_back(file::open(p, access));
   return from_files(std::move(files), bind, name);
 }
 

@@ -35,7 +35,7 @@ class tensor_set final : public tensor_source {
  public:
   // Opens every shard file (error(io) / error(format) naming the file).
   static std::unique_ptr<tensor_set> open(const std::vector<std::string>& shard_paths, const binder& bind,
-                                          const std::string& name);
+                                          const std::string& name, file_access access = file_access::map);
   // Same, over files already opened (in-memory images for tests).
   static std::unique_ptr<tensor_set> from_files(std::vector<std::unique_ptr<file>> files, const binder& bind,
                                                 const std::string& name);

@@ -29,6 +29,11 @@ void validate_vocab(const vocab_data& v) {
     fail(errc::format, "tokenizer: {} token flags for {} tokens", v.token_flags.size(), n);
   if (!v.types.empty() && v.types.size() != n)
     fail(errc::format, "tokenizer: {} token types for {} tokens", v.types.size(), n);
+  // No real token is longer than a few hundred bytes; a longer one only makes every lookup and special-token
+  // scan that touches it slow.
+  for (size_t i = 0; i < n; ++i)
+    if (v.tokens[i].size() > max_token_bytes)
+      fail(errc::format, "tokenizer: token {} is {} bytes long (the limit is {})", i, v.tokens[i].size(), max_token_bytes);
   for (size_t i = 0; i < v.types.size(); ++i) {
     const auto t = static_cast<int32_t>(v.types[i]);
     if (t < 0 || t > static_cast<int32_t>(token_type::byte))

@@ -59,6 +59,7 @@ struct vocab_data {
 // byte tokens that are not "<0xHH>". (Merges naming unknown tokens are rejected when the BPE model indexes
 // them, so every tokenizer construction checks them too.)
 void validate_vocab(const vocab_data& v);
+inline constexpr size_t max_token_bytes = size_t{1} << 16;  // validate_vocab refuses longer token texts
 
 // Reads the tokenizer.ggml.* keys. error(unsupported) for an unknown model or pre-tokenizer name,
 // error(format) for missing/malformed keys.

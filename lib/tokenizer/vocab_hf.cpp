@@ -23,6 +23,23 @@ namespace {
 constexpr std::string_view k_tok = "tokenizer.json";
 constexpr std::string_view k_cfg = "tokenizer_config.json";
 
+// What a tokenizer file may cost to parse. The largest real tokenizer.json files (256k-token vocabularies
+// with their merges) are ~35 MB and under 2M values, nested under 10 levels; a tokenizer_config.json is
+// kilobytes (a few MB where it lists every added token). Past these a file is refused before its tree is
+// built any bigger: a tree costs ~48 bytes per value on top of the text.
+json_limits file_limits(std::string_view name) {
+  json_limits lim;
+  lim.max_depth = 32;
+  if (name == k_cfg) {
+    lim.max_bytes = size_t{32} << 20;
+    lim.max_values = size_t{1} << 20;
+  } else {
+    lim.max_bytes = size_t{128} << 20;
+    lim.max_values = size_t{1} << 22;
+  }
+  return lim;
+}
+
 // One parsed file: accessors that name the file, the field and the byte offset in their errors.
 struct doc {
   std::string_view file;
@@ -30,7 +47,7 @@ struct doc {
 
   doc(std::string_view text, std::string_view name) : file(name) {
     try {
-      root = json_parse(text);
+      root = json_parse(text, file_limits(name));
     } catch (const error& e) {
       fail(e.code(), "{}: {}", file, e.what());
     }

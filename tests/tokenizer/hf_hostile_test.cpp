@@ -251,3 +251,35 @@ TEST_CASE("tokenizer.json: hostile files") {
     CHECK(load_code(j.substr(0, n)) == errc::format);
   }
 }
+
+TEST_CASE("tokenizer.json / tokenizer_config.json: size, nesting and token-length budgets") {
+  // Nesting: real files stay under 10 levels; 33 is refused by the parser, with the file's name.
+  std::string deep = "null";
+  for (int i = 0; i < 33; ++i) deep = "[" + deep + "]";
+  spec s;
+  s.root_extra = R"(, "truncation": )" + deep;
+  check_fails(make(s), errc::format, "tokenizer.json: json: nesting deeper than 32 levels");
+  s.root_extra = R"(, "truncation": )" + deep.substr(1, deep.size() - 2);  // 32 levels inside the root: 33
+  check_fails(make(s), errc::format, "nesting deeper than 32 levels");
+  std::string ok_deep = "null";
+  for (int i = 0; i < 30; ++i) ok_deep = "[" + ok_deep + "]";
+  s.root_extra = R"(, "truncation": )" + ok_deep;
+  CHECK(load_code(make(s)) == errc::ok);
+  check_fails(make({}), errc::format, "tokenizer_config.json: json: nesting deeper than 32 levels",
+              R"({"x": )" + deep + "}");
+  // Values: a tokenizer_config.json of a million and one values is refused before its tree grows more.
+  std::string many = R"({"x": [)";
+  for (size_t i = 0; i < (size_t{1} << 20); ++i) many += "0,";
+  many += "0]}";
+  check_fails(make({}), errc::format, "tokenizer_config.json: json: more than 1048576 values", many);
+  // Size: a config past 32 MiB is refused from its length alone.
+  const std::string big = R"({"chat_template": ")" + std::string((size_t{32} << 20) + 1, 'x') + "\"}";
+  check_fails(make({}), errc::format, "exceeds the limit of 33554432 bytes", big);
+  // A token text of 64 KiB + 1 bytes.
+  spec t;
+  t.extra_vocab = ", " + quote(std::string(65537, 'a')) + ": 258";
+  t.added = "[]";
+  check_fails(make(t), errc::format, "token 258 is 65537 bytes long (the limit is 65536)");
+  t.extra_vocab = ", " + quote(std::string(65536, 'a')) + ": 258";
+  CHECK(load_code(make(t)) == errc::ok);
+}
