@@ -143,7 +143,7 @@ typedef struct dianoia_model_params {
   /* Refuse (DIANOIA_ERR_OUT_OF_MEMORY) a model whose weights need more bytes than this; 0: the machine's
    * available memory (MemAvailable). */
   uint64_t max_memory_bytes;
-  /* since 0.3: true (default): the weight files are memory-mapped, read from disk as they are used and
+  /* true (default): the weight files are memory-mapped, read from disk as they are used and
    * shared with the page cache. Then the files must not change while the model is loaded: if one is
    * truncated, the next read of a weight past its new end kills the process with SIGBUS (as in
    * llama.cpp), and bytes rewritten in place are used as they now are; the library cannot detect or
