@@ -461,7 +461,10 @@ typedef bool (*dianoia_extract_fn)(const char* content, size_t content_len, cons
  * with that seed gives (larger passes multiply through the int8 GEMM, which rounds differently). Events of
  * sample i carry sample_index = i (each ends with its DONE; a DONE's generate_seconds is the wall time of
  * the group it was decoded in). dianoia_session_cancel ends every started sample with
- * DIANOIA_STOP_CANCELLED. Then one VOTE
+ * DIANOIA_STOP_CANCELLED. An on_event that returns false (for any event of any sample) stops all
+ * samples, not just that one: that sample's DONE has DIANOIA_STOP_CALLBACK and it is the last reported;
+ * later samples are never started, or, if they were being decoded alongside, dropped without any of
+ * their events (the VOTE counts the reported samples only). Then one VOTE
  * event: each sample's answer is extracted by `extract` (NULL: the content of the last \boxed{...}, else
  * the last number in the answer) and majority-voted. n_samples in [1, 1024]. */
 DIANOIA_API dianoia_status dianoia_session_chat_samples(dianoia_session* session, const dianoia_chat_message* messages,

@@ -16,13 +16,22 @@ std::string_view trim(std::string_view s) {
 }
 }  // namespace
 
+reasoning_budget_options budget_options_of(const generate_options& opt) {
+  reasoning_budget_options b;
+  b.max_tokens = opt.max_reasoning_tokens;
+  b.min_tokens = opt.min_reasoning_tokens;
+  b.wrap_up_text = opt.wrap_up_text;
+  b.continue_text = opt.continue_text;
+  b.close_tag = opt.close_tag;
+  b.close_text = opt.budget_close_text;
+  return b;
+}
+
 decode_loop::decode_loop(const decode_env& env, const decode_setup& setup, const generate_options& opt, sampler& smp,
                          text_sink sink, token_sink tokens, std::vector<int32_t>& context)
     : env_(env), opt_(opt), smp_(smp), sink_(std::move(sink)), tokens_(std::move(tokens)), context_(context),
-      split_(setup.split), parser_(opt.open_tag, opt.close_tag, setup.in_thought, setup.split), stops_(opt.stop),
+      split_(setup.split), parser_(opt.open_tag, opt.close_tag, setup.in_thought, setup.split), budget_(budget_options_of(opt), env.tok.find(opt.close_tag)), stops_(opt.stop),
       top_buf_(static_cast<size_t>(std::max(opt.logprobs, 0))),
-      close_text_(opt.budget_close_text.empty() ? "\n" + opt.close_tag + "\n\n" : opt.budget_close_text),
-      close_id_(env.tok.find(opt.close_tag)),
       // SentencePiece vocabularies mark word starts with a space; the word right after BOS has no space
       // before it in the text (HF and run.c drop it the same way when decoding).
       strip_space_(env.tok.vocab().model == vocab_model::spm && env.tok.vocab().add_space_prefix &&
@@ -39,16 +48,6 @@ void decode_loop::emit() {
 
 void decode_loop::tell(int32_t id, channel ch, bool is_tag, bool injected, std::string_view piece, double lp) {
   if (tokens_ && sink_ok_) sink_ok_ = tokens_(token_event{id, ch, is_tag, injected, piece, lp, top_});
-}
-
-// Does sampling `piece` try to end the thought? The close tag as a token, or the start of a textual one.
-bool decode_loop::closes_thought(int32_t id, std::string_view piece) const {
-  if (close_id_ && id == *close_id_) return true;
-  std::string_view tp = piece;
-  while (!tp.empty() && is_space(tp.front())) tp.remove_prefix(1);
-  if (tp.empty()) return false;
-  const std::string_view close_tag = opt_.close_tag;
-  return piece.find(close_tag) != std::string_view::npos || (tp.size() >= 2 && close_tag.starts_with(tp));
 }
 
 // Queues runtime text for the model (shown through the parser when asked). Returns why generation must
@@ -89,7 +88,7 @@ std::optional<std::span<const int32_t>> decode_loop::close_thought() {
   parser_.feed(stops_.flush(), events_);
   parser_.force_close(events_);
   emit();
-  return after_inject(inject(close_text_, false));
+  return after_inject(inject(budget_.close_text(), false));
 }
 
 // The tokens the last step returned have been evaluated: they are in the cache now.
@@ -105,18 +104,16 @@ std::span<const int32_t> decode_loop::step(std::span<float> logits) {
   absorb_pending();
   if (after_pending_ != stop_reason::none) return finish(after_pending_);
   for (;;) {
-    if (closing_) {
-      closing_ = false;
+    const bool thinking = split_ && parser_.state() == channel::reasoning;
+    const auto act = budget_.next(thinking, st_.reasoning_tokens);
+    if (act == reasoning_budget::action::close) {
       if (auto r = close_thought()) return *r;
       continue;
     }
     if (env_.cancel.load(std::memory_order_relaxed)) return finish(stop_reason::cancelled);
-    const bool thinking = split_ && parser_.state() == channel::reasoning;
-    if (thinking && opt_.max_reasoning_tokens >= 0 &&
-        st_.reasoning_tokens >= static_cast<uint32_t>(opt_.max_reasoning_tokens)) {
+    if (act == reasoning_budget::action::wrap_up) {
       // Budget spent: let the model wrap up in words of ours, then close the thought and let it answer.
-      closing_ = true;
-      if (auto r = after_inject(inject(opt_.wrap_up_text, true))) return *r;
+      if (auto r = after_inject(inject(budget_.wrap_up_text(), true))) return *r;
       continue;
     }
     const auto fed = sample(logits, thinking);
@@ -133,10 +130,9 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
   for (size_t i = static_cast<size_t>(env_.tok.n_vocab()); i < logits.size(); ++i) logits[i] = -INFINITY;
   const int32_t id = smp_.sample(logits);
   std::string piece = env_.tok.token_bytes(id, false);
-  if (thinking && st_.reasoning_tokens < static_cast<uint32_t>(opt_.min_reasoning_tokens) &&
-      (env_.tok.is_eog(id) || closes_thought(id, piece))) {
+  if (thinking && budget_.refuses(st_.reasoning_tokens, id, piece, env_.tok.is_eog(id))) {
     // Too early to stop thinking: replace the attempt with a continuation word (s1 budget forcing).
-    if (auto r = after_inject(inject(opt_.continue_text, true))) return *r;
+    if (auto r = after_inject(inject(budget_.continue_text(), true))) return *r;
     return {};
   }
   if (env_.tok.is_eog(id)) return finish(stop_reason::eos);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/reasoning_budget.hpp"
 #include "runtime/reasoning_parser.hpp"
 #include "runtime/session.hpp"
 #include "runtime/stop_strings.hpp"
@@ -33,6 +34,9 @@ struct decode_setup {
   bool split = false;               // reasoning and answer as separate channels
   bool in_thought = false;          // the output starts inside a thought
 };
+
+// The budget part of a generation's options.
+reasoning_budget_options budget_options_of(const generate_options& opt);
 
 class decode_loop {
  public:
@@ -62,7 +66,6 @@ class decode_loop {
   std::optional<std::span<const int32_t>> close_thought();
   std::span<const int32_t> sample(std::span<float> logits, bool thinking);
   std::span<const int32_t> finish(stop_reason why);
-  bool closes_thought(int32_t id, std::string_view piece) const;
   void emit();
   void tell(int32_t id, channel ch, bool is_tag, bool injected, std::string_view piece, double lp);
 
@@ -74,13 +77,12 @@ class decode_loop {
   std::vector<int32_t>& context_;
   const bool split_;
   reasoning_parser parser_;
+  reasoning_budget budget_;
   stop_matcher stops_;
   std::vector<text_event> events_;
   std::vector<token_logprob> top_buf_;
   std::span<const token_logprob> top_;
   std::string released_;
-  const std::string close_text_;
-  const std::optional<int32_t> close_id_;
   bool strip_space_;
   bool sink_ok_ = true;
   generation_stats st_;
@@ -90,7 +92,6 @@ class decode_loop {
   std::vector<int32_t> pending_;     // returned by the last step; evaluated before the next one
   bool pending_injected_ = false;    // they are injected text (enter the context once evaluated)
   stop_reason after_pending_ = stop_reason::none;  // end once they are evaluated
-  bool closing_ = false;             // the wrap-up text is in: close the thought next
   bool done_ = false;
 };
 

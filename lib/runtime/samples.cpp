@@ -18,7 +18,9 @@ namespace {
 constexpr uint32_t k_max_group = 32;
 
 // Shows the host the samples' text as if they ran one after another: the first unfinished sample streams
-// straight through, later ones are held until every sample before them has ended.
+// straight through, later ones are held until every sample before them has ended. When the host refuses
+// text of sample i, every sample stops there: i ends with the counts as of that text, and the samples
+// after it are dropped as if never started (their held text is never delivered).
 class sample_order {
  public:
   sample_order(const session::sample_sink& sink, uint32_t n) : sink_(sink), held_(n), done_(n, false), refused_(n) {}
@@ -26,8 +28,12 @@ class sample_order {
   // Text of sample i, produced when its counts were `now`. Held text is always accepted here; the host's
   // answer comes when it is delivered (see refused()).
   bool text(uint32_t i, channel ch, std::string_view t, const generation_stats& now) {
-    if (refused_[i]) return false;
-    if (i == head_) return sink_(i, ch, t);
+    if (refused_[i] || dropped(i)) return false;
+    if (i == head_) {
+      if (sink_(i, ch, t)) return true;
+      last_ = i;
+      return false;
+    }
     held_[i].push_back({ch, std::string(t), now});
     return true;
   }
@@ -35,13 +41,16 @@ class sample_order {
   // Sample i has ended: the samples after it, up to the next one still running, get their held text.
   void finished(uint32_t i) {
     done_[i] = true;
-    while (head_ < done_.size() && done_[head_])
+    while (head_ < done_.size() && done_[head_] && !dropped(head_ + 1))
       if (++head_ < done_.size()) release(head_);
   }
 
   // When the host refused held text of sample i: its counts as of that text, stop = callback. The
   // sample then ends there, as it would have one after another (it may have decoded further meanwhile).
   const std::optional<generation_stats>& refused(uint32_t i) const { return refused_[i]; }
+  // Samples after the one the host refused are not reported.
+  bool dropped(uint32_t i) const { return last_ && i > *last_; }
+  std::optional<uint32_t> last() const { return last_; }
 
  private:
   struct held {
@@ -54,6 +63,7 @@ class sample_order {
       if (!sink_(i, h.ch, h.text)) {
         refused_[i] = std::move(h.at);
         refused_[i]->stop = stop_reason::callback;
+        last_ = i;
         break;
       }
     std::vector<held>().swap(held_[i]);
@@ -64,6 +74,7 @@ class sample_order {
   std::vector<std::vector<held>> held_;
   std::vector<bool> done_;
   std::vector<std::optional<generation_stats>> refused_;
+  std::optional<uint32_t> last_;  // the sample the host refused: the last one reported
 };
 
 // One sample of a group: its own sampler, logits, tokens and decode loop; sequence `seq` of the model.
@@ -100,7 +111,7 @@ void run_lockstep(const model& net, forward_state& st, std::span<const std::uniq
     for (const auto& lp : lanes) {
       lane& l = *lp;
       if (l.loop->done()) continue;
-      if (order.refused(l.index)) l.loop->stop(stop_reason::callback);
+      if (order.refused(l.index) || order.dropped(l.index)) l.loop->stop(stop_reason::callback);
       const auto ids = l.loop->done() ? std::span<const int32_t>() : l.loop->step(l.logits);
       if (ids.empty()) {
         order.finished(l.index);
@@ -142,7 +153,7 @@ std::vector<generation_stats> session::samples_one_by_one(const prepared& p, uin
     o.sampling.seed = opt.sampling.seed + i;
     sampler smp = make_sampler(o.sampling, p.prompt);
     out.push_back(decode(p, o, smp, [&](channel ch, std::string_view t) { return sink(i, ch, t); }, {}));
-    if (out.back().stop == stop_reason::cancelled) break;
+    if (out.back().stop == stop_reason::cancelled || out.back().stop == stop_reason::callback) break;
   }
   return out;
 }
@@ -177,15 +188,23 @@ std::vector<generation_stats> session::samples_in_lockstep(const prepared& p, ui
                                               text, token_sink(), l->context);
     }
     run_lockstep(net_, *state_, lanes, order);
+    const lane* kept = lanes.back().get();
     for (const auto& l : lanes) {
+      if (order.dropped(l->index)) break;
       const auto& refused = order.refused(l->index);
       out.push_back(refused ? *refused : l->loop->stats());
       out.back().generate_seconds = l->loop->stats().generate_seconds;
+      kept = l.get();
     }
-    if (cancel_.load(std::memory_order_relaxed)) break;
+    if (cancel_.load(std::memory_order_relaxed) || order.last()) {
+      lanes.erase(std::find_if(lanes.begin(), lanes.end(), [&](const auto& l) { return l.get() == kept; }) + 1,
+                  lanes.end());
+      break;
+    }
     if (first + m < n) net_.end_sequences(*state_, UINT32_MAX, 0);
   }
-  // As one after another would leave it: the prompt, then the last sample, ready to be continued.
+  // As one after another would leave it: the prompt, then the last sample reported, ready to be
+  // continued (a sample the host refused while its text was held keeps what it decoded meanwhile).
   const lane& last = *lanes.back();
   guard.active = false;
   net_.end_sequences(*state_, last.seq, last.loop->n_past() - n_prompt);

@@ -22,10 +22,6 @@ std::string_view trim(std::string_view s) {
 }
 
 void check_options(const generate_options& opt) {
-  if (opt.min_reasoning_tokens < 0) fail(errc::invalid_argument, "min_reasoning_tokens must not be negative");
-  if (opt.max_reasoning_tokens >= 0 && opt.min_reasoning_tokens > opt.max_reasoning_tokens)
-    fail(errc::invalid_argument, "min_reasoning_tokens ({}) exceeds max_reasoning_tokens ({})", opt.min_reasoning_tokens,
-         opt.max_reasoning_tokens);
   if (opt.logprobs > 100) fail(errc::invalid_argument, "logprobs {} is too many (at most 100 alternatives)", opt.logprobs);
   if (opt.open_tag.empty() || opt.close_tag.empty()) fail(errc::invalid_argument, "reasoning tags must not be empty");
   auto utf8 = [](const std::string& s, const char* what) {
@@ -33,12 +29,8 @@ void check_options(const generate_options& opt) {
   };
   utf8(opt.open_tag, "the open tag");
   utf8(opt.close_tag, "the close tag");
-  utf8(opt.wrap_up_text, "the wrap-up text");
-  utf8(opt.budget_close_text, "the budget close text");
-  utf8(opt.continue_text, "the continuation text");
   for (const auto& s : opt.stop) utf8(s, "a stop string");
-  if (opt.min_reasoning_tokens > 0 && trim(opt.continue_text).empty())
-    fail(errc::invalid_argument, "min_reasoning_tokens needs a non-blank continuation text");
+  (void)reasoning_budget(budget_options_of(opt), std::nullopt);  // checks the budget's options
 }
 
 }  // namespace

@@ -101,8 +101,10 @@ class session {
   // at most 32); otherwise one after another, each overwriting the positions after the prompt.
   // Either way sink(i, ...) receives the samples' text as if they ran one after another, in order: the
   // first unfinished sample streams, later ones are held until it is done. A sink that returns false
-  // ends that sample (with the counts as of that text); cancel() ends them all. After the call the
-  // cache holds the prompt and the last sample.
+  // stops every sample: that one ends with the counts as of that text (stop = callback) and is the last
+  // returned; later samples are not run, or, if they were decoding alongside, dropped unseen. cancel()
+  // ends every started sample (all returned, stop = cancelled). After the call the cache holds the
+  // prompt and the last sample returned.
   using sample_sink = std::function<bool(uint32_t, channel, std::string_view)>;
   std::vector<generation_stats> generate_samples(std::span<const int32_t> prompt, uint32_t n,
                                                  const generate_options& opt, const sample_sink& sink,
