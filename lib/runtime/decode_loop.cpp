@@ -28,9 +28,9 @@ reasoning_budget_options budget_options_of(const generate_options& opt) {
 }
 
 decode_loop::decode_loop(const decode_env& env, const decode_setup& setup, const generate_options& opt, sampler& smp,
-                         text_sink sink, token_sink tokens, std::vector<int32_t>& context)
+                         text_sink sink, token_sink tokens, std::vector<int32_t>& context, tool_sink tools)
     : env_(env), opt_(opt), smp_(smp), sink_(std::move(sink)), tokens_(std::move(tokens)), context_(context),
-      split_(setup.split), parser_(opt.open_tag, opt.close_tag, setup.in_thought, setup.split), budget_(budget_options_of(opt), env.tok.find(opt.close_tag)), stops_(opt.stop),
+      split_(setup.split), parser_(opt.open_tag, opt.close_tag, setup.in_thought, setup.split), budget_(budget_options_of(opt), env.tok.find(opt.close_tag)), tool_sink_(std::move(tools)), stops_(opt.stop),
       top_buf_(static_cast<size_t>(std::max(opt.logprobs, 0))),
       // SentencePiece vocabularies mark word starts with a space; the word right after BOS has no space
       // before it in the text (HF and run.c drop it the same way when decoding).
@@ -38,12 +38,37 @@ decode_loop::decode_loop(const decode_env& env, const decode_setup& setup, const
                    setup.prompt.back() == env.tok.bos()),
       t0_(std::chrono::steady_clock::now()), n_past_(static_cast<uint32_t>(setup.prompt.size())) {
   st_.prompt_tokens = static_cast<uint32_t>(setup.prompt.size());
+  if (tool_sink_ && opt.tool_calls != tool_syntax::none) {
+    tools_.emplace(opt.tool_calls, opt.first_tool_call);
+    for (const auto& m : tool_syntax_markers(opt.tool_calls))
+      if (auto id = env.tok.find(m)) marker_ids_.push_back(*id);
+  }
 }
 
 void decode_loop::emit() {
-  for (auto& e : events_)
-    if (sink_ok_ && !e.text.empty()) sink_ok_ = sink_(e.ch, e.text);
+  for (auto& e : events_) {
+    if (!sink_ok_ || e.text.empty()) continue;
+    if (tools_ && e.ch == channel::content) {
+      tools_->feed(e.text, pieces_);
+      emit_tools();
+    } else {
+      sink_ok_ = sink_(e.ch, e.text);
+    }
+  }
   events_.clear();
+}
+
+void decode_loop::emit_tools() {
+  for (auto& p : pieces_) {
+    if (!sink_ok_) break;
+    if (p.is_call) {
+      ++st_.tool_calls;
+      sink_ok_ = tool_sink_(p.call);
+    } else {
+      sink_ok_ = sink_(channel::content, p.text);
+    }
+  }
+  pieces_.clear();
 }
 
 void decode_loop::tell(int32_t id, channel ch, bool is_tag, bool injected, std::string_view piece, double lp) {
@@ -129,7 +154,9 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
   // Hugging Face pads embeddings past the tokenizer's last id: those rows are not tokens.
   for (size_t i = static_cast<size_t>(env_.tok.n_vocab()); i < logits.size(); ++i) logits[i] = -INFINITY;
   const int32_t id = smp_.sample(logits);
-  std::string piece = env_.tok.token_bytes(id, false);
+  // A tool syntax's markers may be control tokens, which are not rendered as text otherwise.
+  const bool marker = std::find(marker_ids_.begin(), marker_ids_.end(), id) != marker_ids_.end();
+  std::string piece = env_.tok.token_bytes(id, marker);
   if (thinking && budget_.refuses(st_.reasoning_tokens, id, piece, env_.tok.is_eog(id))) {
     // Too early to stop thinking: replace the attempt with a continuation word (s1 budget forcing).
     if (auto r = after_inject(inject(budget_.continue_text(), true))) return *r;
@@ -178,6 +205,10 @@ std::span<const int32_t> decode_loop::finish(stop_reason why) {
   if (why != stop_reason::stop_string) parser_.feed(stops_.flush(), events_);
   parser_.finish(events_);
   emit();
+  if (tools_ && sink_ok_) {
+    tools_->finish(pieces_);
+    emit_tools();
+  }
   st_.generate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   pending_.clear();
   done_ = true;

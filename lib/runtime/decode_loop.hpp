@@ -43,7 +43,7 @@ class decode_loop {
   // `smp` must outlive the loop. Tokens that enter the context (sampled, or injected once evaluated)
   // are appended to `context`, which must outlive the loop too.
   decode_loop(const decode_env& env, const decode_setup& setup, const generate_options& opt, sampler& smp,
-              text_sink sink, token_sink tokens, std::vector<int32_t>& context);
+              text_sink sink, token_sink tokens, std::vector<int32_t>& context, tool_sink tools = {});
 
   // `logits`: n_vocab values for the last position evaluated (the prompt's at first; then the last of
   // the tokens the previous step returned, which the driver evaluated at positions [n_past(), ...)).
@@ -67,6 +67,7 @@ class decode_loop {
   std::span<const int32_t> sample(std::span<float> logits, bool thinking);
   std::span<const int32_t> finish(stop_reason why);
   void emit();
+  void emit_tools();
   void tell(int32_t id, channel ch, bool is_tag, bool injected, std::string_view piece, double lp);
 
   const decode_env& env_;
@@ -78,6 +79,10 @@ class decode_loop {
   const bool split_;
   reasoning_parser parser_;
   reasoning_budget budget_;
+  tool_sink tool_sink_;
+  std::optional<tool_call_parser> tools_;  // with a tool sink and a syntax
+  std::vector<int32_t> marker_ids_;        // the syntax's marker tokens (rendered even if special)
+  std::vector<tool_piece> pieces_;
   stop_matcher stops_;
   std::vector<text_event> events_;
   std::vector<token_logprob> top_buf_;

@@ -109,14 +109,15 @@ void session::set_cached(std::vector<int32_t> tokens, uint32_t n_cached) {
 }
 
 generation_stats session::generate(std::span<const int32_t> prompt_in, const generate_options& opt,
-                                   const text_sink& sink, bool allow_auto_reasoning, const token_sink& tokens) {
+                                   const text_sink& sink, bool allow_auto_reasoning, const token_sink& tokens,
+                                   const tool_sink& tools) {
   cancel_.store(false, std::memory_order_relaxed);
   const prepared p = prepare(prompt_in, opt, allow_auto_reasoning);
   sampler smp = make_sampler(opt.sampling, p.prompt);
   const auto t0 = std::chrono::steady_clock::now();
   const uint32_t reused = prefill(p.prompt);
   const double prompt_seconds = seconds_since(t0);
-  generation_stats st = decode(p, opt, smp, sink, tokens);
+  generation_stats st = decode(p, opt, smp, sink, tokens, tools);
   st.prompt_reused = reused;
   st.prompt_seconds = prompt_seconds;
   return st;
@@ -142,9 +143,9 @@ std::vector<generation_stats> session::generate_samples(std::span<const int32_t>
 }
 
 generation_stats session::decode(const prepared& p, const generate_options& opt, sampler& smp, const text_sink& sink,
-                                 const token_sink& tokens) {
+                                 const token_sink& tokens, const tool_sink& tools) {
   const decode_env env{tok_, eog_ids_, state_->n_ctx(), cancel_};
-  decode_loop loop(env, {p.prompt, p.split, p.in_thought}, opt, smp, sink, tokens, history_);
+  decode_loop loop(env, {p.prompt, p.split, p.in_thought}, opt, smp, sink, tokens, history_, tools);
   for (auto ids = loop.step(logits_); !ids.empty(); ids = loop.step(logits_)) {
     net_.forward(*state_, ids, n_past_, logits_.data(), false);
     n_past_ += static_cast<uint32_t>(ids.size());

@@ -12,6 +12,7 @@
 
 #include "model/model.hpp"
 #include "runtime/reasoning_parser.hpp"
+#include "runtime/tool_calls.hpp"
 #include "sampling/logprobs.hpp"
 #include "sampling/sampler.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -44,6 +45,10 @@ struct generate_options {
   std::vector<std::string> stop;  // stop strings, matched across token boundaries on the raw output
   int32_t logprobs = -1;          // >= 0: token events carry the chosen logprob and this many alternatives
   bool ignore_eos = false;        // mask end-of-generation tokens (benchmarks)
+  // Tool calls in the answer, in this syntax, are cut out of the content and given to the tool sink
+  // (generate() without a tool sink leaves them in the content). Ids count from first_tool_call.
+  tool_syntax tool_calls = tool_syntax::none;
+  uint32_t first_tool_call = 0;
 };
 
 struct generation_stats {
@@ -53,6 +58,7 @@ struct generation_stats {
   uint32_t reasoning_tokens = 0;  // sampled tokens inside the thought
   uint32_t content_tokens = 0;    // sampled tokens of the answer
   uint32_t injected_tokens = 0;   // tokens the runtime fed (budget close, wrap-up, continuation)
+  uint32_t tool_calls = 0;        // calls given to the tool sink
   std::string stop_string;        // the stop string that ended it (stop == stop_string)
   double prompt_seconds = 0;
   double generate_seconds = 0;
@@ -72,6 +78,8 @@ struct token_event {
 // Receives text in order; return false to stop the generation.
 using text_sink = std::function<bool(channel, std::string_view)>;
 using token_sink = std::function<bool(const token_event&)>;
+// Receives each tool call the answer makes, in order with the text; return false to stop the generation.
+using tool_sink = std::function<bool(const tool_call&)>;
 
 class session {
  public:
@@ -92,7 +100,8 @@ class session {
   // error(context_full) when the prompt does not fit, error(invalid_argument) for an empty prompt, an id
   // outside the vocabulary or invalid options.
   generation_stats generate(std::span<const int32_t> prompt, const generate_options& opt, const text_sink& sink,
-                            bool allow_auto_reasoning = true, const token_sink& tokens = {});
+                            bool allow_auto_reasoning = true, const token_sink& tokens = {},
+                            const tool_sink& tools = {});
 
   // n samples of one prompt. The prompt is evaluated once and only one copy of its KV cache ever exists.
   // Sample i draws with seed opt.sampling.seed + i. When the model can (model::begin_sequences), samples
@@ -139,7 +148,7 @@ class session {
   // Evaluates prompt, reusing the cached prefix; leaves the last position's logits in logits_.
   uint32_t prefill(const std::vector<int32_t>& prompt);
   generation_stats decode(const prepared& p, const generate_options& opt, sampler& smp, const text_sink& sink,
-                          const token_sink& tokens);
+                          const token_sink& tokens, const tool_sink& tools = {});
   // generate_samples after the prompt: how many samples may share a step (1: one after another), then
   // the two ways of decoding them (lib/runtime/samples.cpp).
   uint32_t lockstep_group(uint32_t n, const generate_options& opt) const;
