@@ -38,6 +38,10 @@ decode_loop::decode_loop(const decode_env& env, const decode_setup& setup, const
                    setup.prompt.back() == env.tok.bos()),
       t0_(std::chrono::steady_clock::now()), n_past_(static_cast<uint32_t>(setup.prompt.size())) {
   st_.prompt_tokens = static_cast<uint32_t>(setup.prompt.size());
+  if (opt.confidence.top_k > 0) {
+    conf_.emplace(opt.confidence.window);
+    conf_buf_.resize(static_cast<size_t>(opt.confidence.top_k));
+  }
   if (tool_sink_ && opt.tool_calls != tool_syntax::none) {
     tools_.emplace(opt.tool_calls, opt.first_tool_call);
     for (const auto& m : tool_syntax_markers(opt.tool_calls))
@@ -173,6 +177,13 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
     lp = r.chosen;
     top_ = std::span<const token_logprob>(top_buf_.data(), r.n_top);
   }
+  bool unsure = false;
+  if (conf_) {
+    conf_->push(token_confidence(logits, conf_buf_));
+    st_.confidence_lowest = conf_->lowest_group();
+    const auto g = conf_->full_group();
+    unsure = opt_.confidence.stop_below && g && *g < *opt_.confidence.stop_below;
+  }
   const bool hit = stops_.feed(piece, released_);
   const channel before = parser_.state();
   parser_.feed(released_, events_);
@@ -194,6 +205,7 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
     return finish(stop_reason::stop_string);
   }
   if (!sink_ok_) return finish(stop_reason::callback);
+  if (unsure) return finish(stop_reason::low_confidence);
   if (opt_.max_tokens > 0 && n_gen_ >= static_cast<uint32_t>(opt_.max_tokens)) return finish(stop_reason::max_tokens);
   if (n_past_ >= env_.n_ctx) return finish(stop_reason::context_full);
   pending_.assign(1, id);
@@ -209,6 +221,7 @@ std::span<const int32_t> decode_loop::finish(stop_reason why) {
     tools_->finish(pieces_);
     emit_tools();
   }
+  if (conf_) st_.confidence_bottom10 = conf_->bottom_10();
   st_.generate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   pending_.clear();
   done_ = true;

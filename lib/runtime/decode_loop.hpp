@@ -83,6 +83,8 @@ class decode_loop {
   std::optional<tool_call_parser> tools_;  // with a tool sink and a syntax
   std::vector<int32_t> marker_ids_;        // the syntax's marker tokens (rendered even if special)
   std::vector<tool_piece> pieces_;
+  std::optional<confidence_tracker> conf_;  // with confidence.top_k > 0
+  std::vector<token_logprob> conf_buf_;
   stop_matcher stops_;
   std::vector<text_event> events_;
   std::vector<token_logprob> top_buf_;

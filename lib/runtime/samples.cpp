@@ -23,7 +23,10 @@ constexpr uint32_t k_max_group = 32;
 // after it are dropped as if never started (their held text is never delivered).
 class sample_order {
  public:
-  sample_order(const session::sample_sink& sink, uint32_t n) : sink_(sink), held_(n), done_(n, false), refused_(n) {}
+  // `ctl` (may be null) is told of each sample as the head passes it; `stats(i)` gives its final counts.
+  sample_order(const session::sample_sink& sink, uint32_t n, const session::sample_control* ctl,
+               std::function<const generation_stats&(uint32_t)> stats)
+      : sink_(sink), held_(n), done_(n, false), refused_(n), ctl_(ctl), stats_(std::move(stats)) {}
 
   // Text of sample i, produced when its counts were `now`. Held text is always accepted here; the host's
   // answer comes when it is delivered (see refused()).
@@ -41,8 +44,13 @@ class sample_order {
   // Sample i has ended: the samples after it, up to the next one still running, get their held text.
   void finished(uint32_t i) {
     done_[i] = true;
-    while (head_ < done_.size() && done_[head_] && !dropped(head_ + 1))
+    while (head_ < done_.size() && done_[head_] && !dropped(head_ + 1)) {
+      if (ctl_ && ctl_->finished && !refused_[head_] && !ctl_->finished(head_, stats_(head_))) {
+        last_ = head_;  // the control has seen enough: no sample after this one
+        return;
+      }
       if (++head_ < done_.size()) release(head_);
+    }
   }
 
   // When the host refused held text of sample i: its counts as of that text, stop = callback. The
@@ -74,7 +82,9 @@ class sample_order {
   std::vector<std::vector<held>> held_;
   std::vector<bool> done_;
   std::vector<std::optional<generation_stats>> refused_;
-  std::optional<uint32_t> last_;  // the sample the host refused: the last one reported
+  std::optional<uint32_t> last_;  // the sample the host refused (or the control stopped at): the last reported
+  const session::sample_control* ctl_;
+  std::function<const generation_stats&(uint32_t)> stats_;
 };
 
 // One sample of a group: its own sampler, logits, tokens and decode loop; sequence `seq` of the model.
@@ -140,7 +150,7 @@ uint32_t session::lockstep_group(uint32_t n, const generate_options& opt) const 
 }
 
 std::vector<generation_stats> session::samples_one_by_one(const prepared& p, uint32_t n, const generate_options& opt,
-                                                          const sample_sink& sink) {
+                                                          const sample_sink& sink, const sample_control* ctl) {
   const std::vector<float> prompt_logits = logits_;
   const uint32_t n_prompt = n_past_;
   std::vector<generation_stats> out;
@@ -151,36 +161,50 @@ std::vector<generation_stats> session::samples_one_by_one(const prepared& p, uin
     history_.resize(n_prompt);
     generate_options o = opt;
     o.sampling.seed = opt.sampling.seed + i;
+    if (ctl && ctl->prepare) ctl->prepare(i, o);
     sampler smp = make_sampler(o.sampling, p.prompt);
     out.push_back(decode(p, o, smp, [&](channel ch, std::string_view t) { return sink(i, ch, t); }, {}));
     if (out.back().stop == stop_reason::cancelled || out.back().stop == stop_reason::callback) break;
+    if (ctl && ctl->finished && !ctl->finished(i, out.back())) break;
   }
   return out;
 }
 
 std::vector<generation_stats> session::samples_in_lockstep(const prepared& p, uint32_t n, uint32_t group,
-                                                           const generate_options& opt, const sample_sink& sink) {
+                                                           const generate_options& opt, const sample_sink& sink,
+                                                           const sample_control* ctl) {
   const uint32_t n_prompt = n_past_;
+  const uint32_t warmup = ctl ? ctl->warmup : 0;
+  // The first group: the warm-up samples, if fewer than a group.
+  auto group_size = [&](uint32_t first) {
+    return std::min({group, n - first, first < warmup ? warmup - first : UINT32_MAX});
+  };
   try {
-    net_.begin_sequences(*state_, n_prompt, group);
+    net_.begin_sequences(*state_, n_prompt, group_size(0));
   } catch (const error& e) {
     if (e.code() != errc::unsupported && e.code() != errc::out_of_memory) throw;
     log(log_level::debug, "samples one after another: {}", e.what());
-    return samples_one_by_one(p, n, opt, sink);
+    return samples_one_by_one(p, n, opt, sink, ctl);
   }
   sequences_guard guard{net_, *state_};
   const decode_env env{tok_, eog_ids_, state_->n_ctx(), cancel_};
   std::vector<generate_options> opts(n, opt);  // the loops keep a reference to theirs
-  sample_order order(sink, n);
   std::vector<generation_stats> out;
   std::vector<std::unique_ptr<lane>> lanes;
-  for (uint32_t first = 0; first < n; first += group) {
-    const uint32_t m = std::min(group, n - first);
+  uint32_t first = 0;
+  sample_order order(sink, n, ctl, [&](uint32_t i) -> const generation_stats& {
+    const lane& l = *lanes.at(i - first);
+    const auto& refused = order.refused(i);
+    return refused ? *refused : l.loop->stats();
+  });
+  for (uint32_t m = 0; first < n; first += m) {
+    m = group_size(first);
     if (first > 0) net_.begin_sequences(*state_, n_prompt, m);
     lanes.clear();
     for (uint32_t s = 0; s < m; ++s) {
       const uint32_t i = first + s;
       opts[i].sampling.seed = opt.sampling.seed + i;
+      if (ctl && ctl->prepare) ctl->prepare(i, opts[i]);
       lanes.push_back(std::make_unique<lane>(lane{i, s, make_sampler(opts[i].sampling, p.prompt), logits_, {}, {}}));
       lane* l = lanes.back().get();
       auto text = [&order, l](channel ch, std::string_view t) { return order.text(l->index, ch, t, l->loop->stats()); };

@@ -30,6 +30,10 @@ void check_options(const generate_options& opt) {
   utf8(opt.open_tag, "the open tag");
   utf8(opt.close_tag, "the close tag");
   for (const auto& s : opt.stop) utf8(s, "a stop string");
+  if (opt.confidence.top_k < 0 || opt.confidence.top_k > 100)
+    fail(errc::invalid_argument, "the confidence top-k must be in [0, 100], is {}", opt.confidence.top_k);
+  if (opt.confidence.top_k > 0 && opt.confidence.window == 0)
+    fail(errc::invalid_argument, "the confidence window must hold at least one token");
   (void)reasoning_budget(budget_options_of(opt), std::nullopt);  // checks the budget's options
 }
 
@@ -125,7 +129,7 @@ generation_stats session::generate(std::span<const int32_t> prompt_in, const gen
 
 std::vector<generation_stats> session::generate_samples(std::span<const int32_t> prompt_in, uint32_t n,
                                                         const generate_options& opt, const sample_sink& sink,
-                                                        bool allow_auto_reasoning) {
+                                                        bool allow_auto_reasoning, const sample_control* ctl) {
   cancel_.store(false, std::memory_order_relaxed);
   if (n == 0 || n > 1024) fail(errc::invalid_argument, "the number of samples must be in [1, 1024], is {}", n);
   const prepared p = prepare(prompt_in, opt, allow_auto_reasoning);
@@ -134,7 +138,7 @@ std::vector<generation_stats> session::generate_samples(std::span<const int32_t>
   const double prompt_seconds = seconds_since(t0);
   const uint32_t n_prompt = n_past_;
   const uint32_t group = lockstep_group(n, opt);
-  auto out = group > 1 ? samples_in_lockstep(p, n, group, opt, sink) : samples_one_by_one(p, n, opt, sink);
+  auto out = group > 1 ? samples_in_lockstep(p, n, group, opt, sink, ctl) : samples_one_by_one(p, n, opt, sink, ctl);
   for (size_t i = 0; i < out.size(); ++i) {
     out[i].prompt_reused = i == 0 ? reused : n_prompt;
     out[i].prompt_seconds = i == 0 ? prompt_seconds : 0;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "model/model.hpp"
+#include "runtime/confidence.hpp"
 #include "runtime/reasoning_parser.hpp"
 #include "runtime/tool_calls.hpp"
 #include "sampling/logprobs.hpp"
@@ -22,7 +24,8 @@ namespace dianoia::detail {
 enum class reasoning_mode { automatic, on, off };
 
 enum class stop_reason {
-  none = 0, eos = 1, max_tokens = 2, context_full = 3, cancelled = 4, callback = 5, stop_string = 6
+  none = 0, eos = 1, max_tokens = 2, context_full = 3, cancelled = 4, callback = 5, stop_string = 6,
+  low_confidence = 7  // DeepConf online: a window's confidence fell below the threshold
 };
 
 struct generate_options {
@@ -49,6 +52,7 @@ struct generate_options {
   // (generate() without a tool sink leaves them in the content). Ids count from first_tool_call.
   tool_syntax tool_calls = tool_syntax::none;
   uint32_t first_tool_call = 0;
+  confidence_options confidence;  // DeepConf token confidences (and the online stop)
 };
 
 struct generation_stats {
@@ -59,6 +63,9 @@ struct generation_stats {
   uint32_t content_tokens = 0;    // sampled tokens of the answer
   uint32_t injected_tokens = 0;   // tokens the runtime fed (budget close, wrap-up, continuation)
   uint32_t tool_calls = 0;        // calls given to the tool sink
+  // With confidence.top_k > 0: the trace's scores (NaN before the first sampled token).
+  double confidence_lowest = std::numeric_limits<double>::quiet_NaN();
+  double confidence_bottom10 = std::numeric_limits<double>::quiet_NaN();
   std::string stop_string;        // the stop string that ended it (stop == stop_string)
   double prompt_seconds = 0;
   double generate_seconds = 0;
@@ -115,9 +122,23 @@ class session {
   // ends every started sample (all returned, stop = cancelled). After the call the cache holds the
   // prompt and the last sample returned.
   using sample_sink = std::function<bool(uint32_t, channel, std::string_view)>;
+
+  // Adaptive sampling (DeepConf online): told of each sample as it ends, in sample order, it may set the
+  // options of samples not yet started and stop sampling.
+  struct sample_control {
+    // Samples [0, warmup) decode in groups of their own, so that what prepare() decides from them holds
+    // for every later sample, in lockstep as one after another.
+    uint32_t warmup = 0;
+    // Sample i has ended with `st` (not told of a sample the host refused): false starts no more samples
+    // (samples decoding alongside are dropped unreported, as if never started).
+    std::function<bool(uint32_t i, const generation_stats& st)> finished;
+    // The options sample i starts with (its seed already set).
+    std::function<void(uint32_t i, generate_options& o)> prepare;
+  };
+
   std::vector<generation_stats> generate_samples(std::span<const int32_t> prompt, uint32_t n,
                                                  const generate_options& opt, const sample_sink& sink,
-                                                 bool allow_auto_reasoning = true);
+                                                 bool allow_auto_reasoning = true, const sample_control* ctl = nullptr);
 
   // Evaluates tokens from an empty cache; returns the logits of the last n_logits positions.
   std::vector<float> eval_logits(std::span<const int32_t> tokens, size_t n_logits);
@@ -153,9 +174,10 @@ class session {
   // the two ways of decoding them (lib/runtime/samples.cpp).
   uint32_t lockstep_group(uint32_t n, const generate_options& opt) const;
   std::vector<generation_stats> samples_one_by_one(const prepared& p, uint32_t n, const generate_options& opt,
-                                                   const sample_sink& sink);
+                                                   const sample_sink& sink, const sample_control* ctl);
   std::vector<generation_stats> samples_in_lockstep(const prepared& p, uint32_t n, uint32_t group,
-                                                    const generate_options& opt, const sample_sink& sink);
+                                                    const generate_options& opt, const sample_sink& sink,
+                                                    const sample_control* ctl);
   bool prompt_opens_thought(std::span<const int32_t> prompt, const std::string& open_tag) const;
   // The sampler for one generation: the context window for penalties, token texts for DRY, and the
   // prompt in the penalty history when asked.

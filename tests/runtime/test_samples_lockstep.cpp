@@ -4,11 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+#include "runtime/deepconf.hpp"
 #include "runtime/loaded_model.hpp"
 #include "runtime/scripted_model.hpp"
 #include "runtime/session.hpp"
@@ -67,7 +69,8 @@ struct samples_run {
 using host_rule = std::function<bool(session&, uint32_t sample, size_t chunk)>;
 
 samples_run run_samples(bool lockstep, uint32_t n, const generate_options& opt, const std::string& prompt_text,
-                        bool f32_kv = true, uint32_t n_ctx = 512, const host_rule& rule = {}) {
+                        bool f32_kv = true, uint32_t n_ctx = 512, const host_rule& rule = {},
+                        const session::sample_control* ctl = nullptr) {
   const auto& m = stories();
   probe net(m.net(), lockstep);
   session s(net, m.tok(), n_ctx, 2, f32_kv);
@@ -80,7 +83,7 @@ samples_run run_samples(bool lockstep, uint32_t n, const generate_options& opt, 
     r.order.push_back(i);
     r.text.at(i) += (ch == channel::reasoning ? "R:" : "C:") + std::string(t) + "|";
     return rule ? rule(s, i, chunks[i]++) : true;
-  });
+  }, true, ctl);
   r.tokens = s.tokens();
   r.n_cached = s.n_cached();
   r.groups = net.groups;
@@ -110,6 +113,11 @@ void check_same(const samples_run& a, const samples_run& b, bool same_cache = tr
     CHECK(a.stats[i].injected_tokens == b.stats[i].injected_tokens);
     CHECK(a.stats[i].prompt_tokens == b.stats[i].prompt_tokens);
     CHECK(a.stats[i].prompt_reused == b.stats[i].prompt_reused);
+    CHECK(std::isnan(a.stats[i].confidence_lowest) == std::isnan(b.stats[i].confidence_lowest));
+    if (!std::isnan(a.stats[i].confidence_lowest)) {
+      CHECK(a.stats[i].confidence_lowest == b.stats[i].confidence_lowest);
+      CHECK(a.stats[i].confidence_bottom10 == b.stats[i].confidence_bottom10);
+    }
   }
   CHECK(a.order == b.order);
   CHECK(std::is_sorted(a.order.begin(), a.order.end()));
@@ -280,4 +288,59 @@ TEST_CASE("samples: models without a batch interface decode them one after anoth
   // The prompt once, then each sample's tokens one forward() at a time (3 evaluated, the 4th sampled
   // token is EOS).
   CHECK(m.evaluated == p.size() + 4 * 3);
+}
+
+TEST_CASE("samples: DeepConf online in lockstep as one after another (warm-up groups, early stops, consensus)") {
+  auto opt = sampling(13, 40);
+  deepconf_options dc;
+  dc.how = deepconf_options::mode::online;
+  dc.top_k = 5;
+  dc.window = 6;
+  dc.warmup = 3;
+  dc.keep_percent = 90;  // DeepConf-high: the threshold keeps 90% of the warm-up traces
+  dc.consensus = 2;      // never safe: every sample runs
+  apply_deepconf(dc, opt);
+  // Answers: the sample's first letter after the prompt, so the controller has something to count.
+  std::vector<std::string> text_a, text_b;
+  auto online_run = [&](bool lockstep, std::vector<std::string>& texts, double consensus) {
+    texts.assign(9, "");
+    auto d = dc;
+    d.consensus = consensus;
+    deepconf_online ctl(d, [&](uint32_t i) -> std::optional<std::string> {
+      return texts[i].empty() ? std::nullopt : std::optional<std::string>(texts[i].substr(2, 1));
+    });
+    auto r = run_samples(lockstep, 9, opt, "Once upon a time", true, 512, [&](session&, uint32_t i, size_t) { return true; },
+                         &ctl.control());
+    for (size_t i = 0; i < r.text.size(); ++i) texts[i] = r.text[i];
+    return std::make_pair(r, ctl.threshold());
+  };
+  const auto [alone, th_a] = online_run(false, text_a, 2);
+  const auto [together, th_b] = online_run(true, text_b, 2);
+  check_same(alone, together);
+  REQUIRE(th_a);
+  CHECK(*th_a == *th_b);
+  REQUIRE(alone.stats.size() == 9);
+  CHECK(together.groups >= 2);  // the warm-up in a group of its own
+  int stopped = 0;
+  for (size_t i = 0; i < 9; ++i) {
+    CHECK(!std::isnan(alone.stats[i].confidence_lowest));
+    if (alone.stats[i].stop == stop_reason::low_confidence) {
+      CHECK(i >= 3);
+      ++stopped;
+    }
+  }
+  CHECK(stopped >= 1);
+  MESSAGE("online: threshold " << *th_a << ", " << stopped << " of 6 later traces stopped");
+  // Every trace agrees: the leader is safe once the warm-up is in, and no later sample is reported
+  // (in lockstep the next group never starts).
+  auto same = dc;
+  same.consensus = 0.95;
+  std::vector<samples_run> runs;
+  for (bool lockstep : {false, true}) {
+    deepconf_online ctl(same, [](uint32_t) { return std::optional<std::string>("x"); });
+    runs.push_back(run_samples(lockstep, 9, opt, "Once upon a time", true, 512, {}, &ctl.control()));
+  }
+  check_same(runs[0], runs[1]);
+  CHECK(runs[0].stats.size() == 3);
+  CHECK(runs[1].groups == 1);
 }
