@@ -14,8 +14,9 @@ namespace dianoia::capi {
 std::vector<detail::chat_message> read_messages(const dianoia_chat_message* msgs, size_t n);
 
 // Renders `tmpl`, or the model's own template when tmpl is NULL, with the model's BOS/EOS texts.
-// enable_thinking: passed to the template when set (Qwen3's switch).
+// enable_thinking: passed to the template when set (Qwen3's switch). tools_json: the `tools` variable.
 std::string render_chat(const detail::loaded_model* m, const char* tmpl, const std::vector<detail::chat_message>& msgs,
-                        bool add_generation_prompt, std::optional<bool> enable_thinking = std::nullopt);
+                        bool add_generation_prompt, std::optional<bool> enable_thinking = std::nullopt,
+                        const std::string& tools_json = {});
 
 }  // namespace dianoia::capi

@@ -45,17 +45,45 @@ DIANOIA_API dianoia_status dianoia_conversation_add(dianoia_conversation* conver
   });
 }
 
+// A turn of the conversation: the user's (text given) or the assistant's next (reply).
+static void turn(dianoia_conversation& c, const std::string_view* text, const dianoia_generate_params* params,
+                 dianoia_event_fn on_event, void* user_data) {
+  if (!on_event) fail(errc::invalid_argument, "on_event is NULL");
+  auto opt = capi::to_options(params);
+  const auto tools = capi::read_tools(params, c.session->model->m->chat_template());
+  c.c->set_tools(tools.tools_json);
+  if (tools.syntax != detail::tool_syntax::none) opt.tool_calls = tools.syntax;
+  capi::event_emitter ev(on_event, user_data);
+  const auto tool_sink = ev.tool_sink();
+  const auto st = text ? c.c->send(*text, opt, ev.text_sink(), ev.token_sink(opt), tool_sink)
+                       : c.c->reply(opt, ev.text_sink(), ev.token_sink(opt), tool_sink);
+  ev.done(st);
+}
+
 DIANOIA_API dianoia_status dianoia_conversation_send(dianoia_conversation* conversation, const char* text,
                                                      size_t text_len, const dianoia_generate_params* params,
                                                      dianoia_event_fn on_event, void* user_data) {
   return capi::guarded([&] {
     auto& c = capi::require(conversation, "conversation");
-    if (!on_event) fail(errc::invalid_argument, "on_event is NULL");
     const std::string_view t = capi::text_arg(text, text_len, "text");
-    const auto opt = capi::to_options(params);
-    capi::event_emitter ev(on_event, user_data);
-    const auto st = c.c->send(t, opt, ev.text_sink(), ev.token_sink(opt));
-    ev.done(st);
+    turn(c, &t, params, on_event, user_data);
+  });
+}
+
+DIANOIA_API dianoia_status dianoia_conversation_reply(dianoia_conversation* conversation,
+                                                      const dianoia_generate_params* params,
+                                                      dianoia_event_fn on_event, void* user_data) {
+  return capi::guarded([&] { turn(capi::require(conversation, "conversation"), nullptr, params, on_event, user_data); });
+}
+
+DIANOIA_API dianoia_status dianoia_conversation_add_tool_result(dianoia_conversation* conversation,
+                                                                const char* tool_call_id, const char* name,
+                                                                const char* content) {
+  return capi::guarded([&] {
+    auto& c = capi::require(conversation, "conversation");
+    const std::string id = tool_call_id ? c_string(tool_call_id, "tool_call_id") : std::string();
+    const std::string n = name ? c_string(name, "name") : std::string();
+    c.c->add_tool_result(id, n, c_string(content, "content"));
   });
 }
 
@@ -78,6 +106,7 @@ DIANOIA_API dianoia_status dianoia_conversation_get_message(const dianoia_conver
       case DIANOIA_MESSAGE_ROLE: s = &m.role; break;
       case DIANOIA_MESSAGE_CONTENT: s = &m.content; break;
       case DIANOIA_MESSAGE_REASONING: s = m.reasoning_content ? &*m.reasoning_content : &empty; break;
+      case DIANOIA_MESSAGE_EXTRA: s = &m.extra_json; break;
       default: fail(errc::invalid_argument, "message part {} is invalid", p);
     }
     capi::copy_out(s->data(), s->size(), out, capacity, n_bytes);

@@ -29,7 +29,8 @@ std::vector<detail::chat_message> read_messages(const dianoia_chat_message* msgs
 }
 
 std::string render_chat(const detail::loaded_model* m, const char* tmpl, const std::vector<detail::chat_message>& msgs,
-                        bool add_generation_prompt, std::optional<bool> enable_thinking) {
+                        bool add_generation_prompt, std::optional<bool> enable_thinking,
+                        const std::string& tools_json) {
   std::string_view source;
   if (tmpl) {
     source = tmpl;
@@ -42,6 +43,7 @@ std::string render_chat(const detail::loaded_model* m, const char* tmpl, const s
   in.messages = msgs;
   in.add_generation_prompt = add_generation_prompt;
   in.enable_thinking = enable_thinking;
+  in.tools_json = tools_json;
   if (m) {
     const auto& tok = m->tok();
     if (tok.bos() >= 0) in.bos_token = std::string(tok.token_text(tok.bos()));

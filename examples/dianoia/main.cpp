@@ -107,7 +107,7 @@ static void usage() {
       "  bench     measure prefill and decode speed\n"
       "\n"
       "dianoia run [-m MODEL] -p PROMPT [generation options] [--raw] [--json] [--hide-reasoning]\n"
-      "            [-c CONTEXT] [-t THREADS] [-s SYSTEM] [--samples N [--vote]] [--max-memory MIB]\n"
+      "            [-c CONTEXT] [-t THREADS] [-s SYSTEM] [--samples N [--vote [majority|confidence]]] [--max-memory MIB]\n"
       "            [--isa LEVEL] [--llamacpp-numerics]\n"
       "            [--save-session FILE] [--load-session FILE]\n"
       "            (-p - reads the prompt from stdin; -f FILE reads it from a file; --raw --load-session F\n"

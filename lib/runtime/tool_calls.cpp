@@ -17,6 +17,7 @@ constexpr std::string_view k_ds_call_begin = "<｜tool▁call▁begin｜>";
 constexpr std::string_view k_ds_call_end = "<｜tool▁call▁end｜>";
 constexpr std::string_view k_ds_sep = "<｜tool▁sep｜>";
 constexpr std::string_view k_python_tag = "<|python_tag|>";
+constexpr std::string_view k_json_fence = "```json";
 
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
 std::string_view trim(std::string_view s) {
@@ -269,27 +270,34 @@ void tool_call_parser::scan(std::vector<tool_piece>& out, bool at_end) {
     buf_.clear();
     return;
   }
-  if (syntax_ == tool_syntax::llama3) {
-    // The answer is either one call (it starts with '{' or the python tag) or plain text.
-    if (!llama_decided_) {
+  if (syntax_ == tool_syntax::llama3 || (syntax_ == tool_syntax::hermes && (!decided_ || whole_))) {
+    // Llama 3: the answer is either one call (it starts with '{' or the python tag) or plain text.
+    // Hermes models may skip the tags and answer with the bare call, or the call in a ```json fence
+    // (Qwen2.5-Coder does): such an answer is held to the end and read as one call if it is one.
+    if (!decided_) {
       const std::string_view b = std::string_view(buf_).substr(leading_space(buf_));
-      if (b.empty() || (!at_end && k_python_tag.starts_with(b) && b.size() < k_python_tag.size())) {
+      const std::string_view lead = syntax_ == tool_syntax::llama3 ? k_python_tag : k_json_fence;
+      if (b.empty() || (!at_end && lead.starts_with(b) && b.size() < lead.size())) {
         if (at_end) text(buf_, out), buf_.clear();
         return;
       }
-      llama_decided_ = true;
-      inside_ = b.starts_with('{') || b.starts_with(k_python_tag);
+      decided_ = true;
+      whole_ = b.starts_with('{') || b.starts_with(lead);
     }
-    if (!inside_) {
-      text(buf_, out);
-      buf_.clear();
-    } else if (at_end) {
+    if (whole_) {
+      if (!at_end) return;
       std::string_view b = trim(buf_);
       if (b.starts_with(k_python_tag)) b.remove_prefix(k_python_tag.size());
+      if (b.starts_with(k_json_fence) && b.ends_with("```")) b = b.substr(k_json_fence.size(), b.size() - k_json_fence.size() - 3);
       emit_call(read_json_call(b), buf_, out);
       buf_.clear();
+      return;
     }
-    return;
+    if (syntax_ == tool_syntax::llama3) {
+      text(buf_, out);
+      buf_.clear();
+      return;
+    }
   }
   while (inside_ ? scan_inside(out, at_end) : scan_outside(out, at_end)) {
   }

@@ -2,7 +2,8 @@
 //
 // Models trained for tools write a call in a syntax of their own inside the answer text:
 //  * hermes (Qwen2.5, Qwen3, Hermes): <tool_call>{"name": "f", "arguments": {...}}</tool_call>, several in
-//    a row allowed;
+//    a row allowed; also an answer that is only the bare call, or the call in a ```json fence, as
+//    Qwen2.5-Coder writes it (such an answer is held until it ends, then read);
 //  * deepseek (DeepSeek-V3, R1): <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f
 //    ```json {...} ```<｜tool▁call▁end｜>...<｜tool▁calls▁end｜> (also V3.1's NAME<｜tool▁sep｜>ARGS form);
 //  * llama3 (Llama 3.1+ JSON tool calling): the whole answer is {"name": "f", "parameters": {...}},
@@ -70,7 +71,8 @@ class tool_call_parser {
   uint32_t n_calls_ = 0;
   bool inside_ = false;
   bool after_call_ = false;    // whitespace right after a call is dropped
-  bool llama_decided_ = false; // llama3: whether the answer is a call is known (it is, if still holding)
+  bool decided_ = false;       // llama3, hermes: whether the whole answer may be one bare call is known
+  bool whole_ = false;         // it may: held to the end
   std::string buf_;            // text not yet given out
 };
 

@@ -135,3 +135,19 @@ TEST_CASE("tool calls: no syntax passes everything; detection from templates; id
   CHECK(out[0].call.arguments == "{}");
   CHECK(p.calls() == 1);
 }
+
+TEST_CASE("tool calls: hermes answers that are a bare or fenced call (Qwen2.5-Coder's habit)") {
+  check_all_splits(tool_syntax::hermes, "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}", "",
+                   {{"call_0", "get_weather", R"({"city":"Paris"})"}});
+  check_all_splits(tool_syntax::hermes, "```json\n{\n  \"name\": \"f\",\n  \"arguments\": {\"a\": 1}\n}\n```\n", "",
+                   {{"call_0", "f", R"({"a":1})"}});
+  // JSON or code that is not a call stays text; so does prose, streamed as it comes.
+  check_all_splits(tool_syntax::hermes, "{\"a\": 1}", "{\"a\": 1}", {});
+  check_all_splits(tool_syntax::hermes, "```json\n[1, 2]\n```", "```json\n[1, 2]\n```", {});
+  check_all_splits(tool_syntax::hermes, "```python\nprint(1)\n```", "```python\nprint(1)\n```", {});
+  tool_call_parser p(tool_syntax::hermes);
+  std::vector<tool_piece> out;
+  p.feed("Sunny", out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].text == "Sunny");
+}
