@@ -51,7 +51,7 @@ static void turn(dianoia_conversation& c, const std::string_view* text, const di
   if (!on_event) fail(errc::invalid_argument, "on_event is NULL");
   auto opt = capi::to_options(params);
   const auto tools = capi::read_tools(params, c.session->model->m->chat_template());
-  c.c->set_tools(tools.tools_json);
+  c.c->set_tools(tools.tools_json, tools.explicit_syntax ? std::optional(tools.syntax) : std::nullopt);
   if (tools.syntax != detail::tool_syntax::none) opt.tool_calls = tools.syntax;
   capi::event_emitter ev(on_event, user_data);
   const auto tool_sink = ev.tool_sink();

@@ -141,6 +141,7 @@ tool_request read_tools(const dianoia_generate_params* in, std::string_view chat
     if (!array) fail(errc::invalid_argument, "tools must be a JSON array of tool definitions");
   }
   r.syntax = to_options(in).tool_calls;
+  r.explicit_syntax = p.tool_call_syntax != DIANOIA_TOOL_SYNTAX_AUTO;
   if (p.tool_call_syntax == DIANOIA_TOOL_SYNTAX_AUTO && !r.tools_json.empty())
     r.syntax = detail::detect_tool_syntax(chat_template);
   return r;

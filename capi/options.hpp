@@ -18,6 +18,7 @@ detail::generate_options to_options(const dianoia_generate_params* params);
 struct tool_request {
   std::string tools_json;
   detail::tool_syntax syntax = detail::tool_syntax::none;
+  bool explicit_syntax = false;  // named by the caller, not taken from the template
 };
 tool_request read_tools(const dianoia_generate_params* params, std::string_view chat_template);
 

@@ -45,7 +45,7 @@ generation_stats conversation::send(std::string_view user_text, const generate_o
   }
 }
 
-void conversation::set_tools(std::string tools_json) {
+void conversation::set_tools(std::string tools_json, std::optional<tool_syntax> syntax) {
   if (!tools_json.empty()) {
     try {
       if (!json_parse(tools_json).is_array()) fail(errc::invalid_argument, "the tools are not a JSON array");
@@ -55,7 +55,7 @@ void conversation::set_tools(std::string tools_json) {
     }
   }
   tools_json_ = std::move(tools_json);
-  syntax_ = tools_json_.empty() ? tool_syntax::none : detect_tool_syntax(template_);
+  syntax_ = tools_json_.empty() ? tool_syntax::none : syntax.value_or(detect_tool_syntax(template_));
 }
 
 void conversation::add_tool_result(std::string_view id, std::string_view name, std::string_view content) {

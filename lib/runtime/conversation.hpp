@@ -41,9 +41,9 @@ class conversation {
                          const tool_sink& tools = {});
 
   // The tools offered to the model: a JSON array of function definitions, as apply_chat_template takes
-  // them ("" = none). Their syntax is the template's (detect_tool_syntax) unless the options name one.
-  // Invalid JSON, or not an array: error(invalid_argument).
-  void set_tools(std::string tools_json);
+  // them ("" = none). Their syntax is `syntax` if given, else the template's (detect_tool_syntax); the
+  // generation options can name one too. Invalid JSON, or not an array: error(invalid_argument).
+  void set_tools(std::string tools_json, std::optional<tool_syntax> syntax = std::nullopt);
   const std::string& tools() const { return tools_json_; }
   tool_syntax syntax() const { return syntax_; }
 
