@@ -140,9 +140,11 @@ void conversation::restore_messages(std::string_view json) {
   }
   // Later calls' ids go on from the saved ones.
   uint32_t calls = 0;
-  for (const auto& m : msgs)
-    if (!m.extra_json.empty())
-      if (const auto* tc = json_parse(m.extra_json).find("tool_calls")) calls += static_cast<uint32_t>(tc->as_array().size());
+  for (const auto& m : msgs) {
+    if (m.extra_json.empty()) continue;
+    const json_value extra = json_parse(m.extra_json);
+    if (const auto* tc = extra.find("tool_calls")) calls += static_cast<uint32_t>(tc->as_array().size());
+  }
   messages_ = std::move(msgs);
   n_tool_calls_ = calls;
 }

@@ -30,7 +30,8 @@ reasoning_budget_options budget_options_of(const generate_options& opt) {
 decode_loop::decode_loop(const decode_env& env, const decode_setup& setup, const generate_options& opt, sampler& smp,
                          text_sink sink, token_sink tokens, std::vector<int32_t>& context, tool_sink tools)
     : env_(env), opt_(opt), smp_(smp), sink_(std::move(sink)), tokens_(std::move(tokens)), context_(context),
-      split_(setup.split), parser_(opt.open_tag, opt.close_tag, setup.in_thought, setup.split), budget_(budget_options_of(opt), env.tok.find(opt.close_tag)), tool_sink_(std::move(tools)), stops_(opt.stop),
+      split_(setup.split), parser_(opt.open_tag, opt.close_tag, setup.in_thought, setup.split),
+      budget_(budget_options_of(opt), env.tok.find(opt.close_tag)), tool_sink_(std::move(tools)), stops_(opt.stop),
       top_buf_(static_cast<size_t>(std::max(opt.logprobs, 0))),
       // SentencePiece vocabularies mark word starts with a space; the word right after BOS has no space
       // before it in the text (HF and run.c drop it the same way when decoding).
