@@ -10,6 +10,17 @@ using namespace dianoia;
 using detail::errc;
 using detail::fail;
 
+namespace {
+
+// A required (non-NULL), NUL-terminated UTF-8 argument.
+std::string c_string(const char* s, const char* what) {
+  if (!s) fail(errc::invalid_argument, "{} is NULL", what);
+  const std::string_view v(s);
+  return std::string(capi::text_arg(v.data(), v.size(), what));
+}
+
+}  // namespace
+
 extern "C" {
 
 DIANOIA_API dianoia_status dianoia_conversation_create(dianoia_session* session, dianoia_conversation** out) {
@@ -34,17 +45,45 @@ DIANOIA_API dianoia_status dianoia_conversation_add(dianoia_conversation* conver
   });
 }
 
+// A turn of the conversation: the user's (text given) or the assistant's next (reply).
+static void turn(dianoia_conversation& c, const std::string_view* text, const dianoia_generate_params* params,
+                 dianoia_event_fn on_event, void* user_data) {
+  if (!on_event) fail(errc::invalid_argument, "on_event is NULL");
+  auto opt = capi::to_options(params);
+  const auto tools = capi::read_tools(params, c.session->model->m->chat_template());
+  c.c->set_tools(tools.tools_json, tools.explicit_syntax ? std::optional(tools.syntax) : std::nullopt);
+  if (tools.syntax != detail::tool_syntax::none) opt.tool_calls = tools.syntax;
+  capi::event_emitter ev(on_event, user_data);
+  const auto tool_sink = ev.tool_sink();
+  const auto st = text ? c.c->send(*text, opt, ev.text_sink(), ev.token_sink(opt), tool_sink)
+                       : c.c->reply(opt, ev.text_sink(), ev.token_sink(opt), tool_sink);
+  ev.done(st);
+}
+
 DIANOIA_API dianoia_status dianoia_conversation_send(dianoia_conversation* conversation, const char* text,
                                                      size_t text_len, const dianoia_generate_params* params,
                                                      dianoia_event_fn on_event, void* user_data) {
   return capi::guarded([&] {
     auto& c = capi::require(conversation, "conversation");
-    if (!on_event) fail(errc::invalid_argument, "on_event is NULL");
     const std::string_view t = capi::text_arg(text, text_len, "text");
-    const auto opt = capi::to_options(params);
-    capi::event_emitter ev(on_event, user_data);
-    const auto st = c.c->send(t, opt, ev.text_sink(), ev.token_sink(opt));
-    ev.done(st);
+    turn(c, &t, params, on_event, user_data);
+  });
+}
+
+DIANOIA_API dianoia_status dianoia_conversation_reply(dianoia_conversation* conversation,
+                                                      const dianoia_generate_params* params,
+                                                      dianoia_event_fn on_event, void* user_data) {
+  return capi::guarded([&] { turn(capi::require(conversation, "conversation"), nullptr, params, on_event, user_data); });
+}
+
+DIANOIA_API dianoia_status dianoia_conversation_add_tool_result(dianoia_conversation* conversation,
+                                                                const char* tool_call_id, const char* name,
+                                                                const char* content) {
+  return capi::guarded([&] {
+    auto& c = capi::require(conversation, "conversation");
+    const std::string id = tool_call_id ? c_string(tool_call_id, "tool_call_id") : std::string();
+    const std::string n = name ? c_string(name, "name") : std::string();
+    c.c->add_tool_result(id, n, c_string(content, "content"));
   });
 }
 

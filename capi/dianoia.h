@@ -414,6 +414,23 @@ typedef struct dianoia_generate_params {
   const char* chat_template_kwargs; /* chat generations (session chat, samples, conversations): template
                                        variables as a JSON object, as for dianoia_chat_apply_template;
                                        an "enable_thinking" here wins over the one `reasoning` implies */
+  /* --- tool calls (DIANOIA_TOOL_SYNTAX_*, DIANOIA_EVENT_TOOL_CALL) --- */
+  const char* tools;            /* NULL: none. A JSON array of tool definitions, as transformers'
+                                   apply_chat_template(tools=...) and OpenAI's `tools` take them; rendered into
+                                   the chat template (chat and conversation calls). Calls in the answer then
+                                   arrive as TOOL_CALL events, never as CONTENT text */
+  int32_t tool_call_syntax;     /* DIANOIA_TOOL_SYNTAX_*; AUTO: the chat template's, when tools are given */
+
+  /* --- confidence-aware self-consistency (DeepConf; samples only; DIANOIA_VOTE_*) --- */
+  int32_t vote;                 /* DIANOIA_VOTE_MAJORITY (default), _CONFIDENCE (offline) or _CONFIDENCE_ONLINE */
+  int32_t confidence_top_k;     /* token confidence = -mean log-probability of the top k tokens (default 20) */
+  uint32_t confidence_window;   /* tokens per group confidence (sliding window; default 2048) */
+  int32_t confidence_score;     /* DIANOIA_CONFIDENCE_LOWEST_GROUP (default) or _BOTTOM_10 */
+  float confidence_keep_percent; /* eta: offline, the top share of traces that vote; online, the share of
+                                    warm-up traces above the threshold (default 10) */
+  uint32_t confidence_warmup;   /* online: traces that set the threshold (default 16) */
+  float confidence_consensus;   /* online: stop sampling once the leading answer holds this share of the
+                                   confidence-weighted vote (default 0.95; > 1: never) */
 } dianoia_generate_params;
 
 typedef struct dianoia_logit_bias {
@@ -517,13 +534,55 @@ typedef struct dianoia_event {
   size_t n_votes;
   uint32_t abstained;        /* samples without an extractable answer */
   bool tie;                  /* the top count is shared; the winner (votes[0]) is the earlier answer */
+
+  /* TOOL_CALL: one call of a tool in the answer (text/text_len are empty) */
+  const char* tool_call_id;  /* "call_<n>", n counting the calls of the generation (of the conversation) */
+  size_t tool_call_id_len;
+  const char* tool_name;
+  size_t tool_name_len;
+  const char* tool_arguments; /* a JSON object, compact */
+  size_t tool_arguments_len;
+  /* DONE, with a confidence vote: the sample's trace score (NaN otherwise, or before any sampled token) */
+  double confidence;
+  /* VOTE, with a confidence vote (NULL / NaN otherwise); votes[] is then ordered by weight: */
+  const double* vote_weights;       /* votes[i]'s summed confidence */
+  const double* sample_confidences; /* per reported sample: its trace score */
+  const bool* sample_voted;         /* per reported sample: whether its answer counted */
+  size_t n_samples;                 /* entries of the two arrays above: the samples reported */
+  double confidence_threshold;      /* online: the threshold the warm-up set */
 } dianoia_event;
+
+/* further event types and stop reasons (dianoia_event.type / .stop_reason values) */
+#define DIANOIA_EVENT_TOOL_CALL 6     /* a tool call in the answer: tool_call_id, tool_name, tool_arguments */
+#define DIANOIA_STOP_LOW_CONFIDENCE 7 /* online confidence vote: the trace's confidence fell below the threshold */
+
+/* dianoia_generate_params.tool_call_syntax */
+#define DIANOIA_TOOL_SYNTAX_AUTO 0     /* the chat template's (from its markers), when tools are given */
+#define DIANOIA_TOOL_SYNTAX_NONE 1     /* no parsing: calls stay content text */
+#define DIANOIA_TOOL_SYNTAX_HERMES 2   /* Qwen2.5/Qwen3/Hermes: <tool_call>{"name": .., "arguments": ..}</tool_call> */
+#define DIANOIA_TOOL_SYNTAX_DEEPSEEK 3 /* DeepSeek-V3/R1: <｜tool▁calls▁begin｜>...<｜tool▁calls▁end｜> */
+#define DIANOIA_TOOL_SYNTAX_LLAMA3 4   /* Llama 3.1+: the answer is {"name": .., "parameters": ..} */
+
+/* dianoia_generate_params.vote and .confidence_score (DeepConf, Fu et al. 2025,
+ * arXiv 2508.15260). A trace's score is its lowest group confidence (or the mean of its bottom 10% of
+ * groups), a group being the mean token confidence over a sliding window of confidence_window tokens. */
+#define DIANOIA_VOTE_MAJORITY 0          /* one vote per sample */
+#define DIANOIA_VOTE_CONFIDENCE 1        /* offline: the top confidence_keep_percent% of the samples vote, each
+                                            weighted by its score */
+#define DIANOIA_VOTE_CONFIDENCE_ONLINE 2 /* the first confidence_warmup samples run in full and set a threshold
+                                            (the score that keeps confidence_keep_percent% of them); every later
+                                            sample stops (DIANOIA_STOP_LOW_CONFIDENCE) when a window's confidence
+                                            falls below it and does not vote; sampling stops once the leader
+                                            is safe (confidence_consensus). Warm-up samples from the threshold
+                                            up and later samples not stopped vote, weighted by score */
+#define DIANOIA_CONFIDENCE_LOWEST_GROUP 0
+#define DIANOIA_CONFIDENCE_BOTTOM_10 1
 
 /* Receives each event in order, on the generating thread. The event and every pointer in it are valid
  * only during the call. Return false to stop the generation: DONE still follows, with
- * DIANOIA_STOP_CALLBACK (during samples it stops only the sample the event belongs to; the other samples
- * still run — dianoia_session_cancel stops them all). The return value of DONE and VOTE events is
- * ignored. The callback may call dianoia_session_cancel on its session, but no other function on it. */
+ * DIANOIA_STOP_CALLBACK (during samples it stops every sample, see dianoia_session_chat_samples). The
+ * return value of DONE and VOTE events is ignored. The callback may call dianoia_session_cancel on its
+ * session, but no other function on it. */
 typedef bool (*dianoia_event_fn)(const dianoia_event* event, void* user_data);
 
 /* Generates a reply to a conversation: renders the model's chat template with a generation prompt and
@@ -569,11 +628,17 @@ typedef bool (*dianoia_extract_fn)(const char* content, size_t content_len, cons
  * with that seed gives (larger passes multiply through the int8 GEMM, which rounds differently). Events of
  * sample i carry sample_index = i (each ends with its DONE; a DONE's generate_seconds is the wall time of
  * the group it was decoded in). Order: sample 0's text events and its DONE, then sample 1's, ...,
- * then one VOTE (every DONE precedes the VOTE). dianoia_session_cancel ends every sample with
- * DIANOIA_STOP_CANCELLED (each still gets its DONE); a callback returning false ends only its sample.
- * Then one VOTE
+ * then one VOTE (every DONE precedes the VOTE). dianoia_session_cancel ends every started sample with
+ * DIANOIA_STOP_CANCELLED (each still gets its DONE). An on_event that returns false (for any event of any
+ * sample) stops all samples, not just that one: that sample's DONE has DIANOIA_STOP_CALLBACK and it is the
+ * last reported; later samples are never started, or, if they were being decoded alongside, dropped
+ * without any of their events (the VOTE counts the reported samples only). Then one VOTE
  * event: each sample's answer is extracted by `extract` (NULL: the content of the last \boxed{...}, else
- * the last number in the answer) and majority-voted. n_samples in [1, 1024]. */
+ * the last number in the answer) and majority-voted. n_samples in [1, 1024].
+ * Since 0.3: params->vote chooses a confidence-weighted vote (DIANOIA_VOTE_*): DONE events then carry
+ * each sample's `confidence` and VOTE the weights, per-sample scores and which samples voted; the online
+ * mode may stop samples early and end the sampling before n_samples (the samples not started are not
+ * reported). Tools (params->tools) are not available with samples (DIANOIA_ERR_UNSUPPORTED). */
 DIANOIA_API dianoia_status dianoia_session_chat_samples(dianoia_session* session, const dianoia_chat_message* messages,
                                                         size_t n_messages, uint32_t n_samples,
                                                         const dianoia_generate_params* params, dianoia_extract_fn extract,
@@ -621,6 +686,27 @@ enum {
 DIANOIA_API dianoia_status dianoia_conversation_get_message(const dianoia_conversation* conversation, size_t index,
                                                             dianoia_message_part part, char* out, size_t capacity,
                                                             size_t* n_bytes);
+/* DIANOIA_MESSAGE_EXTRA_JSON of a conversation message: {"tool_calls": [...]} on an assistant turn that
+ * called tools (OpenAI's shape: id, type, function.name, function.arguments), {"tool_call_id": ..,
+ * "name": ..} on a tool result. */
+
+/* Tool calls in conversations. With params->tools set, dianoia_conversation_send renders the
+ * tools into the template, delivers the reply's calls as TOOL_CALL events and keeps them on the assistant
+ * message (DIANOIA_MESSAGE_EXTRA_JSON). The host runs the tools, appends each result with
+ * dianoia_conversation_add_tool_result, then asks for the model's next turn with dianoia_conversation_reply.
+ * Tool-call ids count across the conversation. */
+/* Appends a tool's result for the call `tool_call_id` of tool `name` (either may be NULL); NUL-terminated
+ * UTF-8. */
+DIANOIA_API dianoia_status dianoia_conversation_add_tool_result(dianoia_conversation* conversation,
+                                                                const char* tool_call_id, const char* name,
+                                                                const char* content);
+/* Generates the assistant's next turn for the messages as they stand (no new user turn), e.g. after tool
+ * results, and appends it. Events as for dianoia_conversation_send; on failure the conversation is
+ * unchanged. A conversation without messages is DIANOIA_ERR_INVALID_ARGUMENT. */
+DIANOIA_API dianoia_status dianoia_conversation_reply(dianoia_conversation* conversation,
+                                                      const dianoia_generate_params* params,
+                                                      dianoia_event_fn on_event, void* user_data);
+
 /* Save/load the messages together with the session's context (see dianoia_session_save). */
 DIANOIA_API dianoia_status dianoia_conversation_save(dianoia_conversation* conversation, const char* path);
 DIANOIA_API dianoia_status dianoia_conversation_load(dianoia_conversation* conversation, const char* path);

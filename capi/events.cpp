@@ -1,6 +1,9 @@
 // C ABI: events delivered to the host's callback.
 #include "events.hpp"
 
+#include <cmath>
+#include <memory>
+
 namespace dianoia::capi {
 
 // The runtime's stop reasons travel as their numbers.
@@ -18,6 +21,9 @@ dianoia_event event_emitter::blank(dianoia_event_type type) {
   ev.type = type;
   ev.text = "";
   ev.stop_string = "";
+  ev.tool_call_id = ev.tool_name = ev.tool_arguments = "";
+  ev.confidence = NAN;
+  ev.confidence_threshold = NAN;
   return ev;
 }
 
@@ -55,8 +61,21 @@ bool event_emitter::token(const detail::token_event& e) {
   return fn_(&ev, user_);
 }
 
-void event_emitter::done(const detail::generation_stats& st, uint32_t sample) {
+bool event_emitter::tool_call(const detail::tool_call& c, uint32_t sample) {
+  dianoia_event ev = blank(static_cast<dianoia_event_type>(DIANOIA_EVENT_TOOL_CALL));
+  ev.sample_index = sample;
+  ev.tool_call_id = c.id.data();
+  ev.tool_call_id_len = c.id.size();
+  ev.tool_name = c.name.data();
+  ev.tool_name_len = c.name.size();
+  ev.tool_arguments = c.arguments.data();
+  ev.tool_arguments_len = c.arguments.size();
+  return fn_(&ev, user_);
+}
+
+void event_emitter::done(const detail::generation_stats& st, uint32_t sample, double confidence) {
   dianoia_event ev = blank(DIANOIA_EVENT_DONE);
+  ev.confidence = confidence;
   ev.stop_reason = static_cast<dianoia_stop_reason>(st.stop);
   ev.prompt_tokens = st.prompt_tokens;
   ev.reasoning_tokens = st.reasoning_tokens;
@@ -71,10 +90,25 @@ void event_emitter::done(const detail::generation_stats& st, uint32_t sample) {
   fn_(&ev, user_);
 }
 
-void event_emitter::vote(const detail::vote_result& r) {
+void event_emitter::vote(const detail::vote_result& r, const std::vector<double>* scores,
+                         const std::vector<bool>* voted, std::optional<double> threshold) {
   std::vector<dianoia_vote_entry> v;
-  for (const auto& e : r.entries) v.push_back({e.answer.data(), e.answer.size(), e.count, e.first_sample});
+  std::vector<double> weights;
+  for (const auto& e : r.entries) {
+    v.push_back({e.answer.data(), e.answer.size(), e.count, e.first_sample});
+    weights.push_back(e.weight);
+  }
   dianoia_event ev = blank(DIANOIA_EVENT_VOTE);
+  std::unique_ptr<bool[]> used;
+  if (r.weighted) ev.vote_weights = weights.data();
+  if (scores && voted) {
+    used = std::make_unique<bool[]>(voted->size() + 1);
+    for (size_t i = 0; i < voted->size(); ++i) used[i] = (*voted)[i];
+    ev.sample_confidences = scores->data();
+    ev.sample_voted = used.get();
+    ev.n_samples = scores->size();
+  }
+  if (threshold) ev.confidence_threshold = *threshold;
   ev.votes = v.data();
   ev.n_votes = v.size();
   ev.abstained = r.abstained;

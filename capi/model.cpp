@@ -13,6 +13,25 @@ using detail::errc;
 using detail::fail;
 
 
+namespace dianoia::capi {
+
+std::string render_chat(const detail::loaded_model* m, const char* tmpl, const std::vector<detail::chat_message>& msgs,
+                        bool add_generation_prompt, std::optional<bool> enable_thinking,
+                        const std::string& tools_json) {
+  std::string_view source;
+  if (tmpl) {
+    source = tmpl;
+  } else {
+    if (!m) fail(errc::invalid_argument, "model and template are both NULL");
+    if (m->chat_template().empty()) fail(errc::unsupported, "the model file has no chat template");
+    source = m->chat_template();
+  }
+  return detail::render_chat(source, m ? &m->tok() : nullptr, msgs, add_generation_prompt, {}, enable_thinking,
+                             tools_json);
+}
+
+}  // namespace dianoia::capi
+
 extern "C" {
 
 DIANOIA_API void dianoia_model_params_init(dianoia_model_params* out, size_t size) {

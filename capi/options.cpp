@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "core/json.hpp"
 #include "guard.hpp"
 
 using namespace dianoia;
@@ -120,6 +121,57 @@ detail::generate_options to_options(const dianoia_generate_params* in) {
     const std::string_view v(p.chat_template_kwargs);
     o.chat_template_kwargs = std::string(text_arg(v.data(), v.size(), "chat_template_kwargs"));
   }
+  switch (p.tool_call_syntax) {
+    case DIANOIA_TOOL_SYNTAX_AUTO:
+    case DIANOIA_TOOL_SYNTAX_NONE: o.tool_calls = detail::tool_syntax::none; break;
+    case DIANOIA_TOOL_SYNTAX_HERMES: o.tool_calls = detail::tool_syntax::hermes; break;
+    case DIANOIA_TOOL_SYNTAX_DEEPSEEK: o.tool_calls = detail::tool_syntax::deepseek; break;
+    case DIANOIA_TOOL_SYNTAX_LLAMA3: o.tool_calls = detail::tool_syntax::llama3; break;
+    default: fail(errc::invalid_argument, "tool_call_syntax {} is not a DIANOIA_TOOL_SYNTAX_* value", p.tool_call_syntax);
+  }
+  return o;
+}
+
+tool_request read_tools(const dianoia_generate_params* in, std::string_view chat_template) {
+  const auto p = read_params(in, dianoia_generate_default_params(), "dianoia_generate_params");
+  tool_request r;
+  r.tools_json = c_text(p.tools, "tools");
+  if (!r.tools_json.empty()) {
+    bool array = false;
+    try {
+      array = detail::json_parse(r.tools_json).is_array();
+    } catch (const detail::error& e) {
+      fail(errc::invalid_argument, "tools is not valid JSON: {}", e.what());
+    }
+    if (!array) fail(errc::invalid_argument, "tools must be a JSON array of tool definitions");
+  }
+  r.syntax = to_options(in).tool_calls;
+  r.explicit_syntax = p.tool_call_syntax != DIANOIA_TOOL_SYNTAX_AUTO;
+  if (p.tool_call_syntax == DIANOIA_TOOL_SYNTAX_AUTO && !r.tools_json.empty())
+    r.syntax = detail::detect_tool_syntax(chat_template);
+  return r;
+}
+
+std::optional<detail::deepconf_options> read_deepconf(const dianoia_generate_params* in) {
+  const auto p = read_params(in, dianoia_generate_default_params(), "dianoia_generate_params");
+  detail::deepconf_options o;
+  switch (p.vote) {
+    case DIANOIA_VOTE_MAJORITY: return std::nullopt;
+    case DIANOIA_VOTE_CONFIDENCE: o.how = detail::deepconf_options::mode::offline; break;
+    case DIANOIA_VOTE_CONFIDENCE_ONLINE: o.how = detail::deepconf_options::mode::online; break;
+    default: fail(errc::invalid_argument, "vote {} is not a DIANOIA_VOTE_* value", p.vote);
+  }
+  o.top_k = p.confidence_top_k;
+  o.window = p.confidence_window;
+  switch (p.confidence_score) {
+    case DIANOIA_CONFIDENCE_LOWEST_GROUP: o.score = detail::confidence_score::lowest_group; break;
+    case DIANOIA_CONFIDENCE_BOTTOM_10: o.score = detail::confidence_score::bottom_10; break;
+    default: fail(errc::invalid_argument, "confidence_score {} is not a DIANOIA_CONFIDENCE_* value", p.confidence_score);
+  }
+  o.keep_percent = p.confidence_keep_percent;
+  o.warmup = p.confidence_warmup;
+  o.consensus = p.confidence_consensus;
+  detail::check_deepconf(o);
   return o;
 }
 

@@ -1,5 +1,6 @@
 // C ABI: sessions and generation.
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <thread>
@@ -21,21 +22,36 @@ using detail::fail;
 
 namespace {
 
-// Runs a generation, forwarding text (and token) events and the final DONE event to the host callback.
-void run(dianoia_session& s, std::span<const int32_t> prompt, const dianoia_generate_params* params,
+// Runs a generation, forwarding text (and token, and tool-call) events and the final DONE event to the host
+// callback.
+void run(dianoia_session& s, std::span<const int32_t> prompt, const detail::generate_options& opt,
          dianoia_event_fn on_event, void* user, bool allow_auto_reasoning) {
   if (!on_event) fail(errc::invalid_argument, "on_event is NULL");
-  const auto opt = capi::to_options(params);
   capi::event_emitter ev(on_event, user);
-  const auto st = s.s->generate(prompt, opt, ev.text_sink(), allow_auto_reasoning, ev.token_sink(opt));
+  const auto st = s.s->generate(prompt, opt, ev.text_sink(), allow_auto_reasoning, ev.token_sink(opt),
+                                opt.tool_calls != detail::tool_syntax::none ? ev.tool_sink() : detail::tool_sink());
   ev.done(st);
 }
 
 std::vector<int32_t> chat_prompt(const dianoia_session& s, const std::vector<detail::chat_message>& msgs,
-                                 const detail::generate_options& opt) {
+                                 const detail::generate_options& opt, const std::string& tools_json = {}) {
   const auto& m = *s.model->m;
-  return detail::chat_prompt_tokens(m.chat_template(), m.tok(), s.model->reasoning(), msgs, opt);
+  return detail::chat_prompt_tokens(m.chat_template(), m.tok(), s.model->reasoning(), msgs, opt, tools_json);
 }
+
+// Extracts the answers of samples, with the host's extractor or the default one.
+struct answer_extractor {
+  dianoia_extract_fn fn;
+  void* user;
+  std::optional<std::string> operator()(const std::string& content) const {
+    if (!fn) return detail::extract_answer(content);
+    const char* a = nullptr;
+    size_t n = 0;
+    if (fn(content.data(), content.size(), &a, &n, user) && (a || n == 0))
+      return std::string(capi::text_arg(a, n, "extracted answer"));
+    return std::nullopt;
+  }
+};
 
 }  // namespace
 
@@ -78,6 +94,15 @@ DIANOIA_API void dianoia_generate_params_init(dianoia_generate_params* out, size
   p.mirostat = d.mirostat;
   p.mirostat_tau = d.mirostat_tau;
   p.mirostat_eta = d.mirostat_eta;
+  p.tool_call_syntax = DIANOIA_TOOL_SYNTAX_AUTO;
+  const detail::deepconf_options dc;  // the paper's settings
+  p.vote = DIANOIA_VOTE_MAJORITY;
+  p.confidence_top_k = dc.top_k;
+  p.confidence_window = dc.window;
+  p.confidence_score = DIANOIA_CONFIDENCE_LOWEST_GROUP;
+  p.confidence_keep_percent = static_cast<float>(dc.keep_percent);
+  p.confidence_warmup = dc.warmup;
+  p.confidence_consensus = static_cast<float>(dc.consensus);
   capi::init_params(out, size, p);
 }
 
@@ -137,9 +162,12 @@ DIANOIA_API dianoia_status dianoia_session_chat(dianoia_session* session, const 
                                                 dianoia_event_fn on_event, void* user_data) {
   return capi::guarded([&] {
     auto& s = capi::require(session, "session");
-    const auto msgs = capi::read_messages(messages, n_messages);
-    const auto ids = chat_prompt(s, msgs, capi::to_options(params));
-    run(s, ids, params, on_event, user_data, true);
+    auto msgs = capi::read_messages(messages, n_messages);
+    auto opt = capi::to_options(params);
+    const auto tools = capi::read_tools(params, s.model->m->chat_template());
+    opt.tool_calls = tools.syntax;
+    const auto ids = chat_prompt(s, msgs, opt, tools.tools_json);
+    run(s, ids, opt, on_event, user_data, true);
   });
 }
 
@@ -152,30 +180,40 @@ DIANOIA_API dianoia_status dianoia_session_chat_samples(dianoia_session* session
     auto& s = capi::require(session, "session");
     if (!on_event) fail(errc::invalid_argument, "on_event is NULL");
     const auto msgs = capi::read_messages(messages, n_messages);
-    const auto opt = capi::to_options(params);
+    auto opt = capi::to_options(params);
     if (opt.logprobs >= 0) fail(errc::unsupported, "logprobs are not available with samples");
+    if (!capi::read_tools(params, {}).tools_json.empty()) fail(errc::unsupported, "tools are not available with samples");
+    const auto dc = capi::read_deepconf(params);
+    if (dc) detail::apply_deepconf(*dc, opt);
     const auto ids = chat_prompt(s, msgs, opt);
     capi::event_emitter ev(on_event, user_data);
+    const answer_extractor extract_one{extract, extract_user_data};
     std::vector<std::string> answers(n_samples);
-    auto stats = s.s->generate_samples(ids, n_samples, opt, [&](uint32_t i, detail::channel ch, std::string_view t) {
-      if (ch == detail::channel::content) answers.at(i) += t;
-      return ev.text(ch, t, i);
-    });
+    std::optional<detail::deepconf_online> online;
+    if (dc && dc->how == detail::deepconf_options::mode::online)
+      online.emplace(*dc, [&](uint32_t i) { return extract_one(answers.at(i)); });
+    auto stats = s.s->generate_samples(
+        ids, n_samples, opt,
+        [&](uint32_t i, detail::channel ch, std::string_view t) {
+          if (ch == detail::channel::content) answers.at(i) += t;
+          return ev.text(ch, t, i);
+        },
+        true, online ? &online->control() : nullptr);
     std::vector<std::optional<std::string>> extracted;
     for (uint32_t i = 0; i < stats.size(); ++i) {
-      ev.done(stats[i], i);
-      if (extract) {
-        const char* a = nullptr;
-        size_t n = 0;
-        if (extract(answers[i].data(), answers[i].size(), &a, &n, extract_user_data) && (a || n == 0))
-          extracted.emplace_back(std::string(capi::text_arg(a, n, "extracted answer")));
-        else
-          extracted.emplace_back(std::nullopt);
-      } else {
-        extracted.push_back(detail::extract_answer(answers[i]));
-      }
+      ev.done(stats[i], i, dc ? detail::trace_score(*dc, stats[i]) : std::nan(""));
+      extracted.push_back(extract_one(answers[i]));
     }
-    ev.vote(detail::majority_vote(extracted));
+    if (!dc) {
+      ev.vote(detail::majority_vote(extracted));
+      return;
+    }
+    std::vector<bool> used;
+    const std::optional<double> threshold = online ? online->threshold() : std::nullopt;
+    const auto r = detail::deepconf_vote(*dc, extracted, stats, threshold, used);
+    std::vector<double> scores;
+    for (const auto& st : stats) scores.push_back(detail::trace_score(*dc, st));
+    ev.vote(r, &scores, &used, threshold);
   });
 }
 
@@ -202,7 +240,7 @@ DIANOIA_API dianoia_status dianoia_session_complete(dianoia_session* session, co
     auto& s = capi::require(session, "session");
     const std::string_view text = capi::text_arg(prompt, prompt_len, "prompt");
     const auto ids = detail::completion_prompt_tokens(s.model->m->tok(), text);
-    run(s, ids, params, on_event, user_data, false);
+    run(s, ids, capi::to_options(params), on_event, user_data, false);
   });
 }
 
@@ -212,7 +250,7 @@ DIANOIA_API dianoia_status dianoia_session_complete_tokens(dianoia_session* sess
   return capi::guarded([&] {
     auto& s = capi::require(session, "session");
     if (n_tokens && !tokens) fail(errc::invalid_argument, "tokens is NULL");
-    run(s, std::span<const int32_t>(tokens, n_tokens), params, on_event, user_data, false);
+    run(s, std::span<const int32_t>(tokens, n_tokens), capi::to_options(params), on_event, user_data, false);
   });
 }
 

@@ -26,6 +26,22 @@ class args {
       }
     return false;
   }
+  // An option whose value is optional: `name` alone, or followed by one of `choices` (taken as its value).
+  bool flag_or_choice(std::string_view name, std::initializer_list<std::string_view> choices, std::string& out) {
+    for (size_t i = 0; i < items_.size(); ++i) {
+      if (items_[i] != name) continue;
+      size_t n = 1;
+      if (i + 1 < items_.size())
+        for (auto c : choices)
+          if (items_[i + 1] == c) {
+            out = items_[i + 1];
+            n = 2;
+          }
+      items_.erase(items_.begin() + static_cast<long>(i), items_.begin() + static_cast<long>(i + n));
+      return true;
+    }
+    return false;
+  }
   // Value of an option with any of the given spellings; throws std::runtime_error if it lacks a value.
   bool value(std::initializer_list<std::string_view> names, std::string& out) {
     for (size_t i = 0; i < items_.size(); ++i) {

@@ -36,7 +36,10 @@ int cmd_run(int argc, char** argv) {
   mp.use_mmap = !a.flag("--no-mmap");
   uint32_t samples = 1;
   if (a.value({"--samples"}, v)) samples = static_cast<uint32_t>(to_long(v, "--samples", 1, 1024));
-  const bool vote = a.flag("--vote");
+  // --vote alone is a majority vote; --vote confidence weighs the samples by their confidence (DeepConf).
+  std::string vote_kind;
+  const bool vote = a.flag_or_choice("--vote", {"majority", "confidence"}, vote_kind);
+  if (vote_kind == "confidence") g.p.vote = g.online ? DIANOIA_VOTE_CONFIDENCE_ONLINE : DIANOIA_VOTE_CONFIDENCE;
   a.value({"--save-session"}, save_path);
   a.value({"--load-session"}, load_path);
   const bool raw = a.flag("--raw"), json = a.flag("--json"), hide = a.flag("--hide-reasoning");

@@ -1,18 +1,21 @@
 #include "gen_options.hpp"
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace cli {
 
 const char* stop_name(dianoia_stop_reason r) {
-  switch (r) {
+  switch (static_cast<int>(r)) {
     case DIANOIA_STOP_EOS: return "eos";
     case DIANOIA_STOP_MAX_TOKENS: return "max_tokens";
     case DIANOIA_STOP_CONTEXT_FULL: return "context_full";
     case DIANOIA_STOP_CANCELLED: return "cancelled";
     case DIANOIA_STOP_CALLBACK: return "callback";
     case DIANOIA_STOP_STRING: return "stop_string";
+    case DIANOIA_STOP_LOW_CONFIDENCE: return "low_confidence";
     default: return "none";
   }
 }
@@ -88,6 +91,34 @@ void gen_options::parse(args& a) {
   stops = a.values({"--stop"});
   if (a.value({"--logprobs"}, v)) p.logprobs = to_int(v, "--logprobs", 0, 100);
   if (a.flag("--ignore-eos")) p.ignore_eos = true;
+  if (a.value({"--tools"}, v)) {
+    std::ifstream f(v, std::ios::binary);
+    if (!f) throw std::runtime_error("cannot read " + v);
+    tools.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  if (a.value({"--tool-syntax"}, v)) {
+    const char* names[] = {"auto", "none", "hermes", "deepseek", "llama3"};
+    int found = -1;
+    for (int i = 0; i < 5; ++i)
+      if (v == names[i]) found = i;
+    if (found < 0) throw std::runtime_error("--tool-syntax takes auto, none, hermes, deepseek or llama3");
+    p.tool_call_syntax = found;  // DIANOIA_TOOL_SYNTAX_* in this order
+  }
+  if (a.value({"--conf-mode"}, v)) {
+    if (v == "offline") online = false;
+    else if (v == "online") online = true;
+    else throw std::runtime_error("--conf-mode takes offline or online");
+  }
+  if (a.value({"--conf-top-k"}, v)) p.confidence_top_k = to_int(v, "--conf-top-k");
+  if (a.value({"--conf-window"}, v)) p.confidence_window = static_cast<uint32_t>(to_long(v, "--conf-window"));
+  if (a.value({"--conf-score"}, v)) {
+    if (v == "lowest") p.confidence_score = DIANOIA_CONFIDENCE_LOWEST_GROUP;
+    else if (v == "bottom10") p.confidence_score = DIANOIA_CONFIDENCE_BOTTOM_10;
+    else throw std::runtime_error("--conf-score takes lowest or bottom10");
+  }
+  if (a.value({"--conf-keep"}, v)) p.confidence_keep_percent = to_float(v, "--conf-keep");
+  if (a.value({"--conf-warmup"}, v)) p.confidence_warmup = static_cast<uint32_t>(to_long(v, "--conf-warmup"));
+  if (a.value({"--conf-consensus"}, v)) p.confidence_consensus = to_float(v, "--conf-consensus");
   bind();
 }
 
@@ -114,6 +145,7 @@ void gen_options::bind() {
   for (const auto& s : breakers) breaker_ptrs.push_back(s.c_str());
   p.dry_sequence_breakers = breakers.empty() ? nullptr : breaker_ptrs.data();
   p.n_dry_sequence_breakers = breaker_ptrs.size();
+  p.tools = tools.empty() ? nullptr : tools.c_str();
   p.logit_bias = bias.data();
   p.n_logit_bias = bias.size();
 }

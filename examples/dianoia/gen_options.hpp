@@ -23,7 +23,8 @@ struct gen_options {
   // Points p's string and array fields at the storage below (call after copying or parsing).
   void bind();
 
-  std::string wrap_up, continue_text, open_tag, close_tag, order;
+  std::string wrap_up, continue_text, open_tag, close_tag, order, tools;
+  bool online = false;  // --conf-mode online: with --vote confidence
   std::vector<std::string> stops, breakers;
   std::vector<const char*> stop_ptrs, breaker_ptrs;
   std::vector<dianoia_logit_bias> bias;

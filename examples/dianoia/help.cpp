@@ -84,6 +84,10 @@ void gen_help(std::FILE* out) {
       {"--continue-text TEXT", "replaces an early end of thought (needs --min-reasoning-tokens)", "\\nWait"},
       {"--think-tags OPEN,CLOSE", "the tags around a thought", "<think>,</think>"},
   });
+  print_rows(out, "tools", {
+      {"--tools FILE", "JSON array of tool definitions, rendered into the template; calls arrive as tool_call events", "none"},
+      {"--tool-syntax S", "auto (the template's), none, hermes, deepseek or llama3", "auto"},
+  });
 }
 
 void session_help(std::FILE* out, bool ctx) {
@@ -121,6 +125,7 @@ bool wants_help(int argc, char** argv) {
 
 bool print_command_help(const std::string& cmd, std::FILE* out) {
   if (cmd == "run") {
+    const dianoia_generate_params g = dianoia_generate_default_params();
     std::fputs("usage: dianoia run [-m MODEL] (-p PROMPT | -p - | -f FILE) [options]\n"
                "One reply to a prompt (the model's chat template), or a plain completion with --raw, streamed:\n"
                "the thinking dimmed, then the answer.\n", out);
@@ -132,7 +137,14 @@ bool print_command_help(const std::string& cmd, std::FILE* out) {
         {"--json", "one JSON object per event on stdout", "off"},
         {"--hide-reasoning", "a one-line summary instead of the thinking (--json: no reasoning events)", "off"},
         {"--samples N", "answer N times (1..1024) from one prompt cache", "1"},
-        {"--vote", "with --samples: majority vote over the answers (\\boxed{} or last number)", "off"},
+        {"--vote [majority|confidence]", "with --samples: vote over the answers (\\boxed{} or last number); confidence weighs them (DeepConf)", "off"},
+        {"--conf-mode offline|online", "confidence vote: filter after the fact, or stop weak traces early", "offline"},
+        {"--conf-top-k K", "token confidence over the top K candidates", num(g.confidence_top_k)},
+        {"--conf-window N", "tokens per group confidence", num(g.confidence_window)},
+        {"--conf-score lowest|bottom10", "a trace's score: lowest group, or mean of its bottom 10%", "lowest"},
+        {"--conf-keep PERCENT", "share of traces kept (offline) / above the threshold (online)", flt(g.confidence_keep_percent)},
+        {"--conf-warmup N", "online: traces that set the threshold", num(g.confidence_warmup)},
+        {"--conf-consensus SHARE", "online: stop once the leader holds this share of the vote", flt(g.confidence_consensus)},
         {"--save-session FILE", "save the context after the reply (not with --samples)", ""},
         {"--load-session FILE", "start from a saved context (with --raw and no prompt: continue it)", ""},
     });

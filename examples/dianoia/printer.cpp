@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -28,6 +29,20 @@ void printer::end_reasoning() {
 bool printer::on_event(const dianoia::event& ev) {
   const dianoia_event& r = *ev.raw;
   if (ev.type == DIANOIA_EVENT_DONE || ev.type == DIANOIA_EVENT_VOTE) return true;
+  if (ev.type == DIANOIA_EVENT_TOOL_CALL) {
+    if (json_) {
+      std::printf("{\"type\":\"tool_call\",\"sample\":%u,\"id\":%s,\"name\":%s,\"arguments\":%s}\n", r.sample_index,
+                  json_string(ev.tool_call_id()).c_str(), json_string(ev.tool_name()).c_str(),
+                  std::string(ev.tool_arguments()).c_str());
+    } else {
+      end_reasoning();
+      std::printf("[tool call %s: %s(%s)]\n", std::string(ev.tool_call_id()).c_str(), std::string(ev.tool_name()).c_str(),
+                  std::string(ev.tool_arguments()).c_str());
+      last_ = DIANOIA_EVENT_CONTENT;
+    }
+    std::fflush(stdout);
+    return true;
+  }
   if (json_) {
     if (hide_ && (ev.type == DIANOIA_EVENT_REASONING || (ev.type == DIANOIA_EVENT_TOKEN && r.channel == DIANOIA_EVENT_REASONING)))
       return true;  // --hide-reasoning --json: the thought's events are left out
@@ -86,9 +101,10 @@ void printer::done(const dianoia_event& d) {
     std::printf(
         "{\"type\":\"done\",\"sample\":%u,\"stop_reason\":\"%s\",\"prompt_tokens\":%u,\"reasoning_tokens\":%u,"
         "\"content_tokens\":%u,\"injected_tokens\":%u,\"prompt_reused\":%u,\"prompt_seconds\":%.6f,"
-        "\"generate_seconds\":%.6f,\"tokens_per_second\":%.3f}\n",
+        "\"generate_seconds\":%.6f,\"tokens_per_second\":%.3f%s}\n",
         d.sample_index, stop_name(d.stop_reason), d.prompt_tokens, d.reasoning_tokens, d.content_tokens,
-        d.injected_tokens, d.prompt_reused, d.prompt_seconds, d.generate_seconds, tps);
+        d.injected_tokens, d.prompt_reused, d.prompt_seconds, d.generate_seconds, tps,
+        std::isnan(d.confidence) ? "" : (",\"confidence\":" + std::to_string(d.confidence)).c_str());
   } else {
     if (last_ == DIANOIA_EVENT_REASONING) {
       if (hide_) end_reasoning();
@@ -111,13 +127,36 @@ void printer::vote(const dianoia::session::vote& v, uint32_t n_samples) {
       answers += (i ? "," : "") + std::string("{\"answer\":") + json_string(v.entries[i].answer) +
                  ",\"count\":" + std::to_string(v.entries[i].count) + "}";
     answers += "]";
-    std::printf("{\"type\":\"vote\",\"samples\":%u,\"answers\":%s,\"abstained\":%u,\"tie\":%s,\"winner\":%s}\n",
+    std::string conf;
+    if (!v.sample_confidences.empty()) {
+      auto list = [&](const char* key, size_t n, auto item) {
+        conf += ",\"";
+        conf += key;
+        conf += "\":[";
+        for (size_t i = 0; i < n; ++i) {
+          if (i) conf += ',';
+          conf += item(i);
+        }
+        conf += ']';
+      };
+      list("weights", v.entries.size(), [&](size_t i) { return std::to_string(v.entries[i].weight); });
+      list("confidences", v.sample_confidences.size(), [&](size_t i) {
+        return std::isnan(v.sample_confidences[i]) ? std::string("null") : std::to_string(v.sample_confidences[i]);
+      });
+      list("voted", v.sample_voted.size(), [&](size_t i) { return std::string(v.sample_voted[i] ? "true" : "false"); });
+      if (!std::isnan(v.threshold)) conf += ",\"threshold\":" + std::to_string(v.threshold);
+    }
+    std::printf("{\"type\":\"vote\",\"samples\":%u,\"answers\":%s,\"abstained\":%u,\"tie\":%s,\"winner\":%s%s}\n",
                 n_samples, answers.c_str(), v.abstained, v.tie ? "true" : "false",
-                v.entries.empty() ? "null" : json_string(v.entries[0].answer).c_str());
+                v.entries.empty() ? "null" : json_string(v.entries[0].answer).c_str(), conf.c_str());
     return;
   }
   std::printf("\nvote over %u samples:", n_samples);
-  for (const auto& e : v.entries) std::printf(" '%s' x%u", e.answer.c_str(), e.count);
+  for (const auto& e : v.entries) {
+    std::printf(" '%s' x%u", e.answer.c_str(), e.count);
+    if (!v.sample_confidences.empty()) std::printf(" (weight %.2f)", e.weight);
+  }
+  if (!std::isnan(v.threshold)) std::printf(" [threshold %.3f]", v.threshold);
   if (v.abstained) std::printf(" (no answer: %u)", v.abstained);
   std::printf("\nanswer: %s%s\n", v.entries.empty() ? "(none)" : v.entries[0].answer.c_str(), v.tie ? " (tie)" : "");
 }

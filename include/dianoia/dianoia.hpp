@@ -9,6 +9,7 @@
 #pragma once
 #include <dianoia.h>
 
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -195,6 +196,10 @@ struct event {
   dianoia_event_type type;
   std::string_view text;
   const dianoia_event* raw;  // counts and stop reason on DONE
+  // TOOL_CALL (type == DIANOIA_EVENT_TOOL_CALL): the call's id, tool name and JSON arguments.
+  std::string_view tool_call_id() const { return {raw->tool_call_id, raw->tool_call_id_len}; }
+  std::string_view tool_name() const { return {raw->tool_name, raw->tool_name_len}; }
+  std::string_view tool_arguments() const { return {raw->tool_arguments, raw->tool_arguments_len}; }
 };
 
 // A generation context on a model. The model must outlive it.
@@ -264,11 +269,17 @@ class session {
     std::string answer;
     uint32_t count;
     uint32_t first_sample;
+    double weight = 0;  // confidence votes: the summed confidence of its samples
   };
   struct vote {
-    std::vector<vote_entry> entries;  // by count, descending
+    std::vector<vote_entry> entries;  // by count (confidence votes: by weight), descending
     uint32_t abstained = 0;
     bool tie = false;
+    // Confidence votes (params.vote != DIANOIA_VOTE_MAJORITY): per reported sample, its trace score and
+    // whether it voted; the online threshold (NaN otherwise).
+    std::vector<double> sample_confidences;
+    std::vector<bool> sample_voted;
+    double threshold = NAN;
   };
   using extractor = std::function<std::optional<std::string>(std::string_view content)>;
   vote chat_samples(const std::vector<chat_message>& messages, uint32_t n_samples, const callback& cb,
@@ -279,10 +290,16 @@ class session {
       if (e.type == DIANOIA_EVENT_VOTE) {
         for (size_t i = 0; i < e.raw->n_votes; ++i) {
           const auto& v = e.raw->votes[i];
-          result.entries.push_back({std::string(v.answer, v.answer_len), v.count, v.first_sample});
+          result.entries.push_back({std::string(v.answer, v.answer_len), v.count, v.first_sample,
+                                    e.raw->vote_weights ? e.raw->vote_weights[i] : 0.0});
         }
         result.abstained = e.raw->abstained;
         result.tie = e.raw->tie;
+        for (size_t i = 0; i < e.raw->n_samples; ++i) {
+          result.sample_confidences.push_back(e.raw->sample_confidences[i]);
+          result.sample_voted.push_back(e.raw->sample_voted[i]);
+        }
+        result.threshold = e.raw->confidence_threshold;
       }
       return cb(e);
     };
@@ -377,6 +394,17 @@ class conversation {
     return session::run_with(cb, [&](dianoia_event_fn fn, void* ud) {
       return dianoia_conversation_send(h_.get(), text.data(), text.size(), &p, fn, ud);
     });
+  }
+  // The assistant's next turn for the messages as they stand (after tool results); see
+  // dianoia_conversation_reply.
+  dianoia_event reply(const session::callback& cb, const dianoia_generate_params& p = dianoia_generate_default_params()) {
+    return session::run_with(cb, [&](dianoia_event_fn fn, void* ud) {
+      return dianoia_conversation_reply(h_.get(), &p, fn, ud);
+    });
+  }
+  // A tool's result for the call with this id (from a TOOL_CALL event).
+  void add_tool_result(const std::string& tool_call_id, const std::string& name, const std::string& content) {
+    detail::check(dianoia_conversation_add_tool_result(h_.get(), tool_call_id.c_str(), name.c_str(), content.c_str()));
   }
   struct message {
     std::string role, content, reasoning, extra_json;

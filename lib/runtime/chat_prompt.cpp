@@ -6,8 +6,9 @@ namespace dianoia::detail {
 
 std::string render_chat(std::string_view tmpl, const tokenizer* tok, const std::vector<chat_message>& msgs,
                         bool add_generation_prompt, std::string_view kwargs_json,
-                        std::optional<bool> enable_thinking) {
+                        std::optional<bool> enable_thinking, std::string_view tools_json) {
   chat_template_inputs in;
+  in.tools_json = std::string(tools_json);
   in.messages = msgs;
   in.add_generation_prompt = add_generation_prompt;
   in.enable_thinking = enable_thinking;
@@ -25,11 +26,12 @@ std::optional<bool> thinking_switch(const reasoning_profile& profile, reasoning_
 }
 
 std::vector<int32_t> chat_prompt_tokens(std::string_view tmpl, const tokenizer& tok, const reasoning_profile& profile,
-                                        const std::vector<chat_message>& msgs, const generate_options& opt) {
+                                        const std::vector<chat_message>& msgs, const generate_options& opt,
+                                        std::string_view tools_json) {
   if (tmpl.empty()) fail(errc::unsupported, "the model has no chat template");
   if (msgs.empty()) fail(errc::invalid_argument, "the conversation has no messages");
   const std::string text =
-      render_chat(tmpl, &tok, msgs, true, opt.chat_template_kwargs, thinking_switch(profile, opt.reasoning));
+      render_chat(tmpl, &tok, msgs, true, opt.chat_template_kwargs, thinking_switch(profile, opt.reasoning), tools_json);
   return tok.encode(text, false, true);
 }
 

@@ -16,39 +16,68 @@ std::string_view trim(std::string_view s) {
 }
 }  // namespace
 
+reasoning_budget_options budget_options_of(const generate_options& opt) {
+  reasoning_budget_options b;
+  b.max_tokens = opt.max_reasoning_tokens;
+  b.min_tokens = opt.min_reasoning_tokens;
+  b.wrap_up_text = opt.wrap_up_text;
+  b.continue_text = opt.continue_text;
+  b.close_tag = opt.close_tag;
+  b.close_text = opt.budget_close_text;
+  return b;
+}
+
 decode_loop::decode_loop(const decode_env& env, const decode_setup& setup, const generate_options& opt, sampler& smp,
-                         text_sink sink, token_sink tokens, std::vector<int32_t>& context)
+                         text_sink sink, token_sink tokens, std::vector<int32_t>& context, tool_sink tools)
     : env_(env), opt_(opt), smp_(smp), sink_(std::move(sink)), tokens_(std::move(tokens)), context_(context),
-      split_(setup.split), parser_(opt.open_tag, opt.close_tag, setup.in_thought, setup.split), stops_(opt.stop),
+      split_(setup.split), parser_(opt.open_tag, opt.close_tag, setup.in_thought, setup.split),
+      budget_(budget_options_of(opt), env.tok.find(opt.close_tag)), tool_sink_(std::move(tools)), stops_(opt.stop),
       top_buf_(static_cast<size_t>(std::max(opt.logprobs, 0))),
-      close_text_(opt.budget_close_text.empty() ? "\n" + opt.close_tag + "\n\n" : opt.budget_close_text),
-      close_id_(env.tok.find(opt.close_tag)),
       // SentencePiece vocabularies mark word starts with a space; the word right after BOS has no space
       // before it in the text (HF and run.c drop it the same way when decoding).
       strip_space_(env.tok.vocab().model == vocab_model::spm && env.tok.vocab().add_space_prefix &&
                    setup.prompt.back() == env.tok.bos()),
       t0_(std::chrono::steady_clock::now()), n_past_(static_cast<uint32_t>(setup.prompt.size())) {
   st_.prompt_tokens = static_cast<uint32_t>(setup.prompt.size());
+  if (opt.confidence.top_k > 0) {
+    conf_.emplace(opt.confidence.window);
+    conf_buf_.resize(static_cast<size_t>(opt.confidence.top_k));
+  }
+  if (tool_sink_ && opt.tool_calls != tool_syntax::none) {
+    tools_.emplace(opt.tool_calls, opt.first_tool_call);
+    for (const auto& m : tool_syntax_markers(opt.tool_calls))
+      if (auto id = env.tok.find(m)) marker_ids_.push_back(*id);
+  }
 }
 
 void decode_loop::emit() {
-  for (auto& e : events_)
-    if (sink_ok_ && !e.text.empty()) sink_ok_ = sink_(e.ch, e.text);
+  for (auto& e : events_) {
+    if (!sink_ok_ || e.text.empty()) continue;
+    if (tools_ && e.ch == channel::content) {
+      tools_->feed(e.text, pieces_);
+      emit_tools();
+    } else {
+      sink_ok_ = sink_(e.ch, e.text);
+    }
+  }
   events_.clear();
+}
+
+void decode_loop::emit_tools() {
+  for (auto& p : pieces_) {
+    if (!sink_ok_) break;
+    if (p.is_call) {
+      ++st_.tool_calls;
+      sink_ok_ = tool_sink_(p.call);
+    } else {
+      sink_ok_ = sink_(channel::content, p.text);
+    }
+  }
+  pieces_.clear();
 }
 
 void decode_loop::tell(int32_t id, channel ch, bool is_tag, bool injected, std::string_view piece, double lp) {
   if (tokens_ && sink_ok_) sink_ok_ = tokens_(token_event{id, ch, is_tag, injected, piece, lp, top_});
-}
-
-// Does sampling `piece` try to end the thought? The close tag as a token, or the start of a textual one.
-bool decode_loop::closes_thought(int32_t id, std::string_view piece) const {
-  if (close_id_ && id == *close_id_) return true;
-  std::string_view tp = piece;
-  while (!tp.empty() && is_space(tp.front())) tp.remove_prefix(1);
-  if (tp.empty()) return false;
-  const std::string_view close_tag = opt_.close_tag;
-  return piece.find(close_tag) != std::string_view::npos || (tp.size() >= 2 && close_tag.starts_with(tp));
 }
 
 // Queues runtime text for the model (shown through the parser when asked). Returns why generation must
@@ -89,7 +118,7 @@ std::optional<std::span<const int32_t>> decode_loop::close_thought() {
   parser_.feed(stops_.flush(), events_);
   parser_.force_close(events_);
   emit();
-  return after_inject(inject(close_text_, false));
+  return after_inject(inject(budget_.close_text(), false));
 }
 
 // The tokens the last step returned have been evaluated: they are in the cache now.
@@ -105,18 +134,16 @@ std::span<const int32_t> decode_loop::step(std::span<float> logits) {
   absorb_pending();
   if (after_pending_ != stop_reason::none) return finish(after_pending_);
   for (;;) {
-    if (closing_) {
-      closing_ = false;
+    const bool thinking = split_ && parser_.state() == channel::reasoning;
+    const auto act = budget_.next(thinking, st_.reasoning_tokens);
+    if (act == reasoning_budget::action::close) {
       if (auto r = close_thought()) return *r;
       continue;
     }
     if (env_.cancel.load(std::memory_order_relaxed)) return finish(stop_reason::cancelled);
-    const bool thinking = split_ && parser_.state() == channel::reasoning;
-    if (thinking && opt_.max_reasoning_tokens >= 0 &&
-        st_.reasoning_tokens >= static_cast<uint32_t>(opt_.max_reasoning_tokens)) {
+    if (act == reasoning_budget::action::wrap_up) {
       // Budget spent: let the model wrap up in words of ours, then close the thought and let it answer.
-      closing_ = true;
-      if (auto r = after_inject(inject(opt_.wrap_up_text, true))) return *r;
+      if (auto r = after_inject(inject(budget_.wrap_up_text(), true))) return *r;
       continue;
     }
     const auto fed = sample(logits, thinking);
@@ -132,11 +159,12 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
   // Hugging Face pads embeddings past the tokenizer's last id: those rows are not tokens.
   for (size_t i = static_cast<size_t>(env_.tok.n_vocab()); i < logits.size(); ++i) logits[i] = -INFINITY;
   const int32_t id = smp_.sample(logits);
-  std::string piece = env_.tok.token_bytes(id, false);
-  if (thinking && st_.reasoning_tokens < static_cast<uint32_t>(opt_.min_reasoning_tokens) &&
-      (env_.tok.is_eog(id) || closes_thought(id, piece))) {
+  // A tool syntax's markers may be control tokens, which are not rendered as text otherwise.
+  const bool marker = std::find(marker_ids_.begin(), marker_ids_.end(), id) != marker_ids_.end();
+  std::string piece = env_.tok.token_bytes(id, marker);
+  if (thinking && budget_.refuses(st_.reasoning_tokens, id, piece, env_.tok.is_eog(id))) {
     // Too early to stop thinking: replace the attempt with a continuation word (s1 budget forcing).
-    if (auto r = after_inject(inject(opt_.continue_text, true))) return *r;
+    if (auto r = after_inject(inject(budget_.continue_text(), true))) return *r;
     return {};
   }
   if (env_.tok.is_eog(id)) return finish(stop_reason::eos);
@@ -149,6 +177,13 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
     const auto r = raw_logprobs(logits, id, top_buf_);
     lp = r.chosen;
     top_ = std::span<const token_logprob>(top_buf_.data(), r.n_top);
+  }
+  bool unsure = false;
+  if (conf_) {
+    conf_->push(token_confidence(logits, conf_buf_));
+    st_.confidence_lowest = conf_->lowest_group();
+    const auto g = conf_->full_group();
+    unsure = opt_.confidence.stop_below && g && *g < *opt_.confidence.stop_below;
   }
   const bool hit = stops_.feed(piece, released_);
   const channel before = parser_.state();
@@ -171,6 +206,7 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
     return finish(stop_reason::stop_string);
   }
   if (!sink_ok_) return finish(stop_reason::callback);
+  if (unsure) return finish(stop_reason::low_confidence);
   if (opt_.max_tokens > 0 && n_gen_ >= static_cast<uint32_t>(opt_.max_tokens)) return finish(stop_reason::max_tokens);
   if (n_past_ >= env_.n_ctx) return finish(stop_reason::context_full);
   pending_.assign(1, id);
@@ -182,6 +218,11 @@ std::span<const int32_t> decode_loop::finish(stop_reason why) {
   if (why != stop_reason::stop_string) parser_.feed(stops_.flush(), events_);
   parser_.finish(events_);
   emit();
+  if (tools_ && sink_ok_) {
+    tools_->finish(pieces_);
+    emit_tools();
+  }
+  if (conf_) st_.confidence_bottom10 = conf_->bottom_10();
   st_.generate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   pending_.clear();
   done_ = true;

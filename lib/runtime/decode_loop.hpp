@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/reasoning_budget.hpp"
 #include "runtime/reasoning_parser.hpp"
 #include "runtime/session.hpp"
 #include "runtime/stop_strings.hpp"
@@ -34,12 +35,15 @@ struct decode_setup {
   bool in_thought = false;          // the output starts inside a thought
 };
 
+// The budget part of a generation's options.
+reasoning_budget_options budget_options_of(const generate_options& opt);
+
 class decode_loop {
  public:
   // `smp` must outlive the loop. Tokens that enter the context (sampled, or injected once evaluated)
   // are appended to `context`, which must outlive the loop too.
   decode_loop(const decode_env& env, const decode_setup& setup, const generate_options& opt, sampler& smp,
-              text_sink sink, token_sink tokens, std::vector<int32_t>& context);
+              text_sink sink, token_sink tokens, std::vector<int32_t>& context, tool_sink tools = {});
 
   // `logits`: n_vocab values for the last position evaluated (the prompt's at first; then the last of
   // the tokens the previous step returned, which the driver evaluated at positions [n_past(), ...)).
@@ -62,8 +66,8 @@ class decode_loop {
   std::optional<std::span<const int32_t>> close_thought();
   std::span<const int32_t> sample(std::span<float> logits, bool thinking);
   std::span<const int32_t> finish(stop_reason why);
-  bool closes_thought(int32_t id, std::string_view piece) const;
   void emit();
+  void emit_tools();
   void tell(int32_t id, channel ch, bool is_tag, bool injected, std::string_view piece, double lp);
 
   const decode_env& env_;
@@ -74,13 +78,18 @@ class decode_loop {
   std::vector<int32_t>& context_;
   const bool split_;
   reasoning_parser parser_;
+  reasoning_budget budget_;
+  tool_sink tool_sink_;
+  std::optional<tool_call_parser> tools_;  // with a tool sink and a syntax
+  std::vector<int32_t> marker_ids_;        // the syntax's marker tokens (rendered even if special)
+  std::vector<tool_piece> pieces_;
+  std::optional<confidence_tracker> conf_;  // with confidence.top_k > 0
+  std::vector<token_logprob> conf_buf_;
   stop_matcher stops_;
   std::vector<text_event> events_;
   std::vector<token_logprob> top_buf_;
   std::span<const token_logprob> top_;
   std::string released_;
-  const std::string close_text_;
-  const std::optional<int32_t> close_id_;
   bool strip_space_;
   bool sink_ok_ = true;
   generation_stats st_;
@@ -90,7 +99,6 @@ class decode_loop {
   std::vector<int32_t> pending_;     // returned by the last step; evaluated before the next one
   bool pending_injected_ = false;    // they are injected text (enter the context once evaluated)
   stop_reason after_pending_ = stop_reason::none;  // end once they are evaluated
-  bool closing_ = false;             // the wrap-up text is in: close the thought next
   bool done_ = false;
 };
 

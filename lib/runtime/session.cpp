@@ -22,10 +22,6 @@ std::string_view trim(std::string_view s) {
 }
 
 void check_options(const generate_options& opt) {
-  if (opt.min_reasoning_tokens < 0) fail(errc::invalid_argument, "min_reasoning_tokens must not be negative");
-  if (opt.max_reasoning_tokens >= 0 && opt.min_reasoning_tokens > opt.max_reasoning_tokens)
-    fail(errc::invalid_argument, "min_reasoning_tokens ({}) exceeds max_reasoning_tokens ({})", opt.min_reasoning_tokens,
-         opt.max_reasoning_tokens);
   if (opt.logprobs > 100) fail(errc::invalid_argument, "logprobs {} is too many (at most 100 alternatives)", opt.logprobs);
   if (opt.open_tag.empty() || opt.close_tag.empty()) fail(errc::invalid_argument, "reasoning tags must not be empty");
   auto utf8 = [](const std::string& s, const char* what) {
@@ -33,12 +29,12 @@ void check_options(const generate_options& opt) {
   };
   utf8(opt.open_tag, "the open tag");
   utf8(opt.close_tag, "the close tag");
-  utf8(opt.wrap_up_text, "the wrap-up text");
-  utf8(opt.budget_close_text, "the budget close text");
-  utf8(opt.continue_text, "the continuation text");
   for (const auto& s : opt.stop) utf8(s, "a stop string");
-  if (opt.min_reasoning_tokens > 0 && trim(opt.continue_text).empty())
-    fail(errc::invalid_argument, "min_reasoning_tokens needs a non-blank continuation text");
+  if (opt.confidence.top_k < 0 || opt.confidence.top_k > 100)
+    fail(errc::invalid_argument, "the confidence top-k must be in [0, 100], is {}", opt.confidence.top_k);
+  if (opt.confidence.top_k > 0 && opt.confidence.window == 0)
+    fail(errc::invalid_argument, "the confidence window must hold at least one token");
+  (void)reasoning_budget(budget_options_of(opt), std::nullopt);  // checks the budget's options
 }
 
 }  // namespace
@@ -125,7 +121,8 @@ void session::set_cached(std::vector<int32_t> tokens, uint32_t n_cached) {
 }
 
 generation_stats session::generate(std::span<const int32_t> prompt_in, const generate_options& opt,
-                                   const text_sink& sink, bool allow_auto_reasoning, const token_sink& tokens) {
+                                   const text_sink& sink, bool allow_auto_reasoning, const token_sink& tokens,
+                                   const tool_sink& tools) {
   cancel_.store(false, std::memory_order_relaxed);
   const prepared p = prepare(prompt_in, opt, allow_auto_reasoning);
   sampler smp = make_sampler(opt.sampling, p.prompt);
@@ -137,7 +134,7 @@ generation_stats session::generate(std::span<const int32_t> prompt_in, const gen
     st.stop = stop_reason::cancelled;
     st.prompt_tokens = static_cast<uint32_t>(p.prompt.size());
   } else {
-    st = decode(p, opt, smp, sink, tokens);
+    st = decode(p, opt, smp, sink, tokens, tools);
   }
   st.prompt_reused = reused;
   st.prompt_seconds = prompt_seconds;
@@ -146,7 +143,7 @@ generation_stats session::generate(std::span<const int32_t> prompt_in, const gen
 
 std::vector<generation_stats> session::generate_samples(std::span<const int32_t> prompt_in, uint32_t n,
                                                         const generate_options& opt, const sample_sink& sink,
-                                                        bool allow_auto_reasoning) {
+                                                        bool allow_auto_reasoning, const sample_control* ctl) {
   cancel_.store(false, std::memory_order_relaxed);
   if (n == 0 || n > 1024) fail(errc::invalid_argument, "the number of samples must be in [1, 1024], is {}", n);
   const prepared p = prepare(prompt_in, opt, allow_auto_reasoning);
@@ -163,7 +160,7 @@ std::vector<generation_stats> session::generate_samples(std::span<const int32_t>
     out.assign(n, st);
   } else {
     const uint32_t group = lockstep_group(n, opt);
-    out = group > 1 ? samples_in_lockstep(p, n, group, opt, sink) : samples_one_by_one(p, n, opt, sink);
+    out = group > 1 ? samples_in_lockstep(p, n, group, opt, sink, ctl) : samples_one_by_one(p, n, opt, sink, ctl);
   }
   for (size_t i = 0; i < out.size(); ++i) {
     out[i].prompt_reused = i == 0 ? reused : n_prompt;
@@ -173,9 +170,9 @@ std::vector<generation_stats> session::generate_samples(std::span<const int32_t>
 }
 
 generation_stats session::decode(const prepared& p, const generate_options& opt, sampler& smp, const text_sink& sink,
-                                 const token_sink& tokens) {
+                                 const token_sink& tokens, const tool_sink& tools) {
   const decode_env env{tok_, eog_ids_, state_->n_ctx(), cancel_};
-  decode_loop loop(env, {p.prompt, p.split, p.in_thought}, opt, smp, sink, tokens, history_);
+  decode_loop loop(env, {p.prompt, p.split, p.in_thought}, opt, smp, sink, tokens, history_, tools);
   for (auto ids = loop.step(logits_); !ids.empty(); ids = loop.step(logits_)) {
     net_.forward(*state_, ids, n_past_, logits_.data(), false);
     n_past_ += static_cast<uint32_t>(ids.size());

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -11,7 +12,9 @@
 #include <vector>
 
 #include "model/model.hpp"
+#include "runtime/confidence.hpp"
 #include "runtime/reasoning_parser.hpp"
+#include "runtime/tool_calls.hpp"
 #include "sampling/logprobs.hpp"
 #include "sampling/sampler.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -21,7 +24,8 @@ namespace dianoia::detail {
 enum class reasoning_mode { automatic, on, off };
 
 enum class stop_reason {
-  none = 0, eos = 1, max_tokens = 2, context_full = 3, cancelled = 4, callback = 5, stop_string = 6
+  none = 0, eos = 1, max_tokens = 2, context_full = 3, cancelled = 4, callback = 5, stop_string = 6,
+  low_confidence = 7  // DeepConf online: a window's confidence fell below the threshold
 };
 
 struct generate_options {
@@ -46,6 +50,11 @@ struct generate_options {
   bool ignore_eos = false;        // mask end-of-generation tokens (benchmarks)
   // Chat prompts only (runtime/chat_prompt.hpp): template variables as one JSON object ("" = none).
   std::string chat_template_kwargs;
+  // Tool calls in the answer, in this syntax, are cut out of the content and given to the tool sink
+  // (generate() without a tool sink leaves them in the content). Ids count from first_tool_call.
+  tool_syntax tool_calls = tool_syntax::none;
+  uint32_t first_tool_call = 0;
+  confidence_options confidence;  // DeepConf token confidences (and the online stop)
 };
 
 struct generation_stats {
@@ -55,6 +64,10 @@ struct generation_stats {
   uint32_t reasoning_tokens = 0;  // sampled tokens inside the thought
   uint32_t content_tokens = 0;    // sampled tokens of the answer
   uint32_t injected_tokens = 0;   // tokens the runtime fed (budget close, wrap-up, continuation)
+  uint32_t tool_calls = 0;        // calls given to the tool sink
+  // With confidence.top_k > 0: the trace's scores (NaN before the first sampled token).
+  double confidence_lowest = std::numeric_limits<double>::quiet_NaN();
+  double confidence_bottom10 = std::numeric_limits<double>::quiet_NaN();
   std::string stop_string;        // the stop string that ended it (stop == stop_string)
   double prompt_seconds = 0;
   double generate_seconds = 0;
@@ -74,6 +87,8 @@ struct token_event {
 // Receives text in order; return false to stop the generation.
 using text_sink = std::function<bool(channel, std::string_view)>;
 using token_sink = std::function<bool(const token_event&)>;
+// Receives each tool call the answer makes, in order with the text; return false to stop the generation.
+using tool_sink = std::function<bool(const tool_call&)>;
 
 class session {
  public:
@@ -95,7 +110,8 @@ class session {
   // error(context_full) when the prompt does not fit, error(invalid_argument) for an empty prompt, an id
   // outside the vocabulary or invalid options.
   generation_stats generate(std::span<const int32_t> prompt, const generate_options& opt, const text_sink& sink,
-                            bool allow_auto_reasoning = true, const token_sink& tokens = {});
+                            bool allow_auto_reasoning = true, const token_sink& tokens = {},
+                            const tool_sink& tools = {});
 
   // n samples of one prompt. The prompt is evaluated once and only one copy of its KV cache ever exists.
   // Sample i draws with seed opt.sampling.seed + i. When the model can (model::begin_sequences), samples
@@ -104,12 +120,28 @@ class session {
   // at most 32); otherwise one after another, each overwriting the positions after the prompt.
   // Either way sink(i, ...) receives the samples' text as if they ran one after another, in order: the
   // first unfinished sample streams, later ones are held until it is done. A sink that returns false
-  // ends that sample (with the counts as of that text); cancel() ends them all. After the call the
-  // cache holds the prompt and the last sample.
+  // stops every sample: that one ends with the counts as of that text (stop = callback) and is the last
+  // returned; later samples are not run, or, if they were decoding alongside, dropped unseen. cancel()
+  // ends every started sample (all returned, stop = cancelled). After the call the cache holds the
+  // prompt and the last sample returned.
   using sample_sink = std::function<bool(uint32_t, channel, std::string_view)>;
+
+  // Adaptive sampling (DeepConf online): told of each sample as it ends, in sample order, it may set the
+  // options of samples not yet started and stop sampling.
+  struct sample_control {
+    // Samples [0, warmup) decode in groups of their own, so that what prepare() decides from them holds
+    // for every later sample, in lockstep as one after another.
+    uint32_t warmup = 0;
+    // Sample i has ended with `st` (not told of a sample the host refused): false starts no more samples
+    // (samples decoding alongside are dropped unreported, as if never started).
+    std::function<bool(uint32_t i, const generation_stats& st)> finished;
+    // The options sample i starts with (its seed already set).
+    std::function<void(uint32_t i, generate_options& o)> prepare;
+  };
+
   std::vector<generation_stats> generate_samples(std::span<const int32_t> prompt, uint32_t n,
                                                  const generate_options& opt, const sample_sink& sink,
-                                                 bool allow_auto_reasoning = true);
+                                                 bool allow_auto_reasoning = true, const sample_control* ctl = nullptr);
 
   // Evaluates tokens from an empty cache; returns the logits of the last n_logits positions.
   std::vector<float> eval_logits(std::span<const int32_t> tokens, size_t n_logits);
@@ -145,14 +177,15 @@ class session {
   };
   prefill_result prefill(const std::vector<int32_t>& prompt);
   generation_stats decode(const prepared& p, const generate_options& opt, sampler& smp, const text_sink& sink,
-                          const token_sink& tokens);
+                          const token_sink& tokens, const tool_sink& tools = {});
   // generate_samples after the prompt: how many samples may share a step (1: one after another), then
   // the two ways of decoding them (lib/runtime/samples.cpp).
   uint32_t lockstep_group(uint32_t n, const generate_options& opt) const;
   std::vector<generation_stats> samples_one_by_one(const prepared& p, uint32_t n, const generate_options& opt,
-                                                   const sample_sink& sink);
+                                                   const sample_sink& sink, const sample_control* ctl);
   std::vector<generation_stats> samples_in_lockstep(const prepared& p, uint32_t n, uint32_t group,
-                                                    const generate_options& opt, const sample_sink& sink);
+                                                    const generate_options& opt, const sample_sink& sink,
+                                                    const sample_control* ctl);
   bool prompt_opens_thought(std::span<const int32_t> prompt, const std::string& open_tag) const;
   // The sampler for one generation: the context window for penalties, token texts for DRY, and the
   // prompt in the penalty history when asked.

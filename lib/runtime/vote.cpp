@@ -16,6 +16,8 @@ std::string trimmed(std::string_view s) {
 
 }  // namespace
 
+std::string trimmed_answer(std::string_view a) { return trimmed(a); }
+
 std::optional<std::string> extract_boxed(std::string_view text) {
   constexpr std::string_view key = "\\boxed{";
   const size_t at = text.rfind(key);

@@ -23,14 +23,19 @@ struct vote_entry {
   std::string answer;
   uint32_t count = 0;
   uint32_t first_sample = 0;  // index of the first sample that gave this answer
+  double weight = 0;          // weighted votes (confidence): the sum of its samples' weights
 };
 
 struct vote_result {
   std::vector<vote_entry> entries;  // by count, descending; ties by first_sample, ascending
   uint32_t abstained = 0;           // samples with no extractable answer
-  bool tie = false;                 // the top count is shared: the winner is the earlier answer
+  bool tie = false;                 // the top count (weight) is shared: the winner is the earlier answer
+  bool weighted = false;            // entries sort by weight, not count
   const vote_entry* winner() const { return entries.empty() ? nullptr : &entries.front(); }
 };
+
+// An answer as votes compare it (whitespace trimmed).
+std::string trimmed_answer(std::string_view a);
 
 // answers[i]: sample i's extracted answer, or nullopt. Answers are compared after trimming whitespace.
 vote_result majority_vote(const std::vector<std::optional<std::string>>& answers);

@@ -20,7 +20,8 @@ struct test_vocab {
   std::unique_ptr<tokenizer> tok;
   int32_t think, end_think, eos;
   std::vector<std::string> extra = {"<think>", "</think>", "<|end|>", "Hello", " world", "</", "think", ">"};
-  test_vocab() {
+  // `more`: further tokens after the fixed ones, as control tokens (special markers).
+  explicit test_vocab(const std::vector<std::string>& more = {}) {
     vocab_data v;
     v.model = vocab_model::bpe;
     v.pre = "gpt-2";
@@ -39,6 +40,10 @@ struct test_vocab {
         byte_level_encode(e, s);
       v.tokens.push_back(s);
       v.types.push_back(e == "<|end|>" ? token_type::control : special ? token_type::user_defined : token_type::normal);
+    }
+    for (const auto& e : more) {
+      v.tokens.push_back(e);
+      v.types.push_back(token_type::control);
     }
     think = 256;
     end_think = 257;

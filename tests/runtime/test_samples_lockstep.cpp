@@ -4,11 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+#include "runtime/deepconf.hpp"
 #include "runtime/loaded_model.hpp"
 #include "runtime/scripted_model.hpp"
 #include "runtime/session.hpp"
@@ -67,7 +69,8 @@ struct samples_run {
 using host_rule = std::function<bool(session&, uint32_t sample, size_t chunk)>;
 
 samples_run run_samples(bool lockstep, uint32_t n, const generate_options& opt, const std::string& prompt_text,
-                        bool f32_kv = true, uint32_t n_ctx = 512, const host_rule& rule = {}) {
+                        bool f32_kv = true, uint32_t n_ctx = 512, const host_rule& rule = {},
+                        const session::sample_control* ctl = nullptr) {
   const auto& m = stories();
   probe net(m.net(), lockstep);
   session s(net, m.tok(), n_ctx, 2, f32_kv);
@@ -80,7 +83,7 @@ samples_run run_samples(bool lockstep, uint32_t n, const generate_options& opt, 
     r.order.push_back(i);
     r.text.at(i) += (ch == channel::reasoning ? "R:" : "C:") + std::string(t) + "|";
     return rule ? rule(s, i, chunks[i]++) : true;
-  });
+  }, true, ctl);
   r.tokens = s.tokens();
   r.n_cached = s.n_cached();
   r.groups = net.groups;
@@ -97,7 +100,8 @@ generate_options sampling(uint64_t seed, int32_t max_tokens) {
   return o;
 }
 
-void check_same(const samples_run& a, const samples_run& b) {
+// `same_cache`: false when a sample the host refused while its text was held decoded further in lockstep.
+void check_same(const samples_run& a, const samples_run& b, bool same_cache = true) {
   REQUIRE(a.stats.size() == b.stats.size());
   for (size_t i = 0; i < a.stats.size(); ++i) {
     CAPTURE(i);
@@ -109,9 +113,15 @@ void check_same(const samples_run& a, const samples_run& b) {
     CHECK(a.stats[i].injected_tokens == b.stats[i].injected_tokens);
     CHECK(a.stats[i].prompt_tokens == b.stats[i].prompt_tokens);
     CHECK(a.stats[i].prompt_reused == b.stats[i].prompt_reused);
+    CHECK(std::isnan(a.stats[i].confidence_lowest) == std::isnan(b.stats[i].confidence_lowest));
+    if (!std::isnan(a.stats[i].confidence_lowest)) {
+      CHECK(a.stats[i].confidence_lowest == b.stats[i].confidence_lowest);
+      CHECK(a.stats[i].confidence_bottom10 == b.stats[i].confidence_bottom10);
+    }
   }
   CHECK(a.order == b.order);
   CHECK(std::is_sorted(a.order.begin(), a.order.end()));
+  if (!same_cache) return;
   CHECK(a.tokens == b.tokens);
   CHECK(a.n_cached == b.n_cached);
 }
@@ -180,20 +190,26 @@ TEST_CASE("samples in lockstep: groups as large as the context holds at max_toke
   CHECK(tight.groups == 0);
 }
 
-TEST_CASE("samples in lockstep: a host that refuses a held sample's text ends it there, as alone") {
+TEST_CASE("samples: a host that refuses text stops every sample, in lockstep as one after another") {
   const auto opt = sampling(5, 40);
-  // Sample 2's fourth chunk and sample 0's sixth are refused (sample 0 streams live, 2 is held meanwhile).
-  const host_rule rule = [](session&, uint32_t i, size_t chunk) { return !((i == 2 && chunk == 3) || (i == 0 && chunk == 5)); };
+  // Sample 2's fourth chunk is refused while it is held (sample 0 streams live meanwhile).
+  const host_rule rule = [](session&, uint32_t i, size_t chunk) { return !(i == 2 && chunk == 3); };
   const auto alone = run_samples(false, 4, opt, "Once upon a time", true, 512, rule);
   const auto together = run_samples(true, 4, opt, "Once upon a time", true, 512, rule);
-  check_same(alone, together);
-  CHECK(alone.stats[0].stop == stop_reason::callback);
-  CHECK(alone.stats[2].stop == stop_reason::callback);
+  check_same(alone, together, false);
+  REQUIRE(alone.stats.size() == 3);  // sample 3 never reported
+  CHECK(alone.stats[0].stop == stop_reason::max_tokens);
   CHECK(alone.stats[1].stop == stop_reason::max_tokens);
-  // Sample 1's second chunk is refused when sample 0 ends early: sample 1 is still decoding then.
-  const host_rule early = [](session&, uint32_t i, size_t chunk) { return chunk != 1 || i > 1; };
-  check_same(run_samples(false, 3, opt, "Once upon a time", true, 512, early),
-             run_samples(true, 3, opt, "Once upon a time", true, 512, early));
+  CHECK(alone.stats[2].stop == stop_reason::callback);
+  CHECK(std::count(together.order.begin(), together.order.end(), 3u) == 0);
+  // A refusal of the sample that streams live: samples decoding alongside it are dropped unseen.
+  const host_rule live = [](session&, uint32_t i, size_t chunk) { return !(i == 0 && chunk == 5); };
+  const auto a0 = run_samples(false, 3, opt, "Once upon a time", true, 512, live);
+  const auto t0 = run_samples(true, 3, opt, "Once upon a time", true, 512, live);
+  check_same(a0, t0);
+  REQUIRE(a0.stats.size() == 1);
+  CHECK(a0.stats[0].stop == stop_reason::callback);
+  CHECK(t0.order == std::vector<uint32_t>(6, 0u));
 }
 
 TEST_CASE("samples in lockstep: cancel() stops every sample") {
@@ -272,4 +288,59 @@ TEST_CASE("samples: models without a batch interface decode them one after anoth
   // The prompt once, then each sample's tokens one forward() at a time (3 evaluated, the 4th sampled
   // token is EOS).
   CHECK(m.evaluated == p.size() + 4 * 3);
+}
+
+TEST_CASE("samples: DeepConf online in lockstep as one after another (warm-up groups, early stops, consensus)") {
+  auto opt = sampling(13, 40);
+  deepconf_options dc;
+  dc.how = deepconf_options::mode::online;
+  dc.top_k = 5;
+  dc.window = 6;
+  dc.warmup = 3;
+  dc.keep_percent = 90;  // DeepConf-high: the threshold keeps 90% of the warm-up traces
+  dc.consensus = 2;      // never safe: every sample runs
+  apply_deepconf(dc, opt);
+  // Answers: the sample's first letter after the prompt, so the controller has something to count.
+  std::vector<std::string> text_a, text_b;
+  auto online_run = [&](bool lockstep, std::vector<std::string>& texts, double consensus) {
+    texts.assign(9, "");
+    auto d = dc;
+    d.consensus = consensus;
+    deepconf_online ctl(d, [&](uint32_t i) -> std::optional<std::string> {
+      return texts[i].empty() ? std::nullopt : std::optional<std::string>(texts[i].substr(2, 1));
+    });
+    auto r = run_samples(lockstep, 9, opt, "Once upon a time", true, 512, [&](session&, uint32_t i, size_t) { return true; },
+                         &ctl.control());
+    for (size_t i = 0; i < r.text.size(); ++i) texts[i] = r.text[i];
+    return std::make_pair(r, ctl.threshold());
+  };
+  const auto [alone, th_a] = online_run(false, text_a, 2);
+  const auto [together, th_b] = online_run(true, text_b, 2);
+  check_same(alone, together);
+  REQUIRE(th_a);
+  CHECK(*th_a == *th_b);
+  REQUIRE(alone.stats.size() == 9);
+  CHECK(together.groups >= 2);  // the warm-up in a group of its own
+  int stopped = 0;
+  for (size_t i = 0; i < 9; ++i) {
+    CHECK(!std::isnan(alone.stats[i].confidence_lowest));
+    if (alone.stats[i].stop == stop_reason::low_confidence) {
+      CHECK(i >= 3);
+      ++stopped;
+    }
+  }
+  CHECK(stopped >= 1);
+  MESSAGE("online: threshold " << *th_a << ", " << stopped << " of 6 later traces stopped");
+  // Every trace agrees: the leader is safe once the warm-up is in, and no later sample is reported
+  // (in lockstep the next group never starts).
+  auto same = dc;
+  same.consensus = 0.95;
+  std::vector<samples_run> runs;
+  for (bool lockstep : {false, true}) {
+    deepconf_online ctl(same, [](uint32_t) { return std::optional<std::string>("x"); });
+    runs.push_back(run_samples(lockstep, 9, opt, "Once upon a time", true, 512, {}, &ctl.control()));
+  }
+  check_same(runs[0], runs[1]);
+  CHECK(runs[0].stats.size() == 3);
+  CHECK(runs[1].groups == 1);
 }
