@@ -8,7 +8,9 @@
 #   DIANOIA_TEST_PRESETS="release asan"   which runs to do, in order
 #   DIANOIA_CTEST_ARGS="..."              extra ctest arguments for every run (e.g. "-R gguf")
 #   DIANOIA_TEST_BINDINGS=1               then the Python/Go/Rust bindings' tests on build/ (0: skip)
-#   DIANOIA_FUZZ_SECONDS=60               then scripts/fuzz.sh: each fuzz target for this long (0: skip)
+#   DIANOIA_FUZZ_SECONDS=30               then scripts/fuzz.sh: each fuzz target for this long (0: skip;
+#                                         the committed corpora make short runs start deep; long runs:
+#                                         scripts/fuzz_long.sh, figures in fuzz/RESULTS.md)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -63,7 +65,7 @@ if [[ " $presets " == *" release "* && ${DIANOIA_TEST_BINDINGS:-1} != 0 ]]; then
   fi
 fi
 
-fuzz_seconds=${DIANOIA_FUZZ_SECONDS:-60}
+fuzz_seconds=${DIANOIA_FUZZ_SECONDS:-30}
 if [[ $fuzz_seconds != 0 ]]; then
   t0=$SECONDS
   if DIANOIA_FUZZ_SECONDS=$fuzz_seconds bash scripts/fuzz.sh; then
