@@ -325,14 +325,16 @@ TEST_CASE("deepseek2: a missing or misshapen weight is named, never run") {
   CHECK_THROWS_WITH_AS(create_model(hp, hiding_source(*f, "blk.1.attn_kv_a_mqa.weight")),
                        doctest::Contains("attn_kv_a_mqa.weight"), dianoia::detail::error);
   hparams bad = hp;
-  bad.moe.n_expert = 16;  // the file stacks 8
-  CHECK_THROWS_WITH_AS(create_model(bad, *f), doctest::Contains("ffn_gate_inp.weight' has shape"), dianoia::detail::error);
+  bad.moe.n_expert = 16;  // the file stacks 8; the load-time shape checks (shape_checks) name it first
+  CHECK_THROWS_WITH_AS(create_model(bad, *f), doctest::Contains("expert count: GGUF 'deepseek2.expert_count' = 16"),
+                       dianoia::detail::error);
   bad = hp;
   bad.moe.n_ff_expert = 32;  // the router fits; the experts do not
-  CHECK_THROWS_WITH_AS(create_model(bad, *f), doctest::Contains("ffn_gate_exps.weight' has shape"), dianoia::detail::error);
+  CHECK_THROWS_WITH_AS(create_model(bad, *f), doctest::Contains("expert FFN size: GGUF 'deepseek2.expert_feed_forward_length' = 32"),
+                       dianoia::detail::error);
   bad = hp;
   bad.mla.kv_lora_rank = 0;
-  CHECK_THROWS_WITH_AS(create_model(bad, *f), doctest::Contains("inconsistent attention sizes"), dianoia::detail::error);
+  CHECK_THROWS_WITH_AS(create_model(bad, *f), doctest::Contains("blk.0.attn_output.weight"), dianoia::detail::error);
   // HF form: one expert of the per-expert tensors missing.
   const loaded l = load("ds_v3");
   CHECK_THROWS_WITH_AS(create_model(l.hp, hiding_source(*l.weights, "blk.2.ffn_down_exps.5.weight")),
