@@ -35,9 +35,10 @@ status=0
 start=$SECONDS
 nice -n 19 "$exe" "${args[@]}" "$corpus" "${seeds[@]}" >"$log" 2>&1 || status=$?
 elapsed=$((SECONDS - start))
-execs=$(grep -Eo 'stat::number_of_executed_units: [0-9]+' "$log" | grep -Eo '[0-9]+$' || echo 0)
-rate=$(grep -Eo 'stat::average_exec_per_sec: +[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo 0)
-cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || echo 'cov: ? ft: ?')
+# -a: a target that prints the bytes of an input makes the log "binary" to grep.
+execs=$(grep -aEo 'stat::number_of_executed_units: [0-9]+' "$log" | grep -Eo '[0-9]+$' || echo 0)
+rate=$(grep -aEo 'stat::average_exec_per_sec: +[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo 0)
+cov=$(grep -aEo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || echo 'cov: ? ft: ?')
 files=$(find "$corpus" -type f | wc -l)
 bytes=$(du -sb "$corpus" | cut -f1)
 line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$(date -u +%FT%TZ)" "$(git rev-parse --short HEAD)" "$t" \
