@@ -26,26 +26,18 @@
 #include <type_traits>
 
 #include "kernels/gemv/gemv.hpp"
+#include "kernels/gemv/gemv_common.hpp"
 #include "kernels/quant/blocks.hpp"
 
 namespace dianoia::detail::gemv::avx512vnni {
 
 namespace {
 
-constexpr int k_rows = 4;
-constexpr int64_t k_prefetch_passes = 2;
-
 inline float half(fp16_t h) { return _cvtsh_ss(h); }
 
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 inline __m512i broadcast256(const void* p) { return _mm512_broadcast_i64x4(load256(p)); }
-
-// The cache lines that start inside block i's share (step bytes) of the span at pf.
-inline void prefetch_block(const uint8_t* pf, size_t step, int64_t i) {
-  const uintptr_t b = reinterpret_cast<uintptr_t>(pf) + static_cast<uintptr_t>(i) * step, e = b + step;
-  for (uintptr_t l = (b + 63) & ~uintptr_t{63}; l < e; l += 64) _mm_prefetch(reinterpret_cast<const char*>(l), _MM_HINT_T0);
-}
 
 // 16-bit lanes 0..15 get `lo`, lanes 16..31 get `hi` (per-half shift counts for vpsrlvw / vpsllvw).
 inline __m512i halves16(short lo, short hi) {
@@ -107,7 +99,7 @@ void k45_pass(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, 
   for (int r = 0; r < R; ++r)
     for (int s = 0; s < S; ++s) acc[r][s] = _mm512_setzero_ps(), accm[r][s] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    prefetch_block(pf, R * bb, i);
+    prefetch_step(pf, R * bb, i);
     for (int r = 0; r < R; ++r) {
       const auto* b = reinterpret_cast<const block*>(w + r * rb + i * bb);
       const __m256i sm = k4_scales_mins(b->scales);
@@ -159,7 +151,7 @@ void q6k_pass(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, 
   for (int r = 0; r < R; ++r)
     for (int s = 0; s < S; ++s) acc[r][s] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
-    prefetch_block(pf, R * bb, i);
+    prefetch_step(pf, R * bb, i);
     for (int r = 0; r < R; ++r) {
       const auto* b = reinterpret_cast<const block_q6_k*>(w + r * rb + i * bb);
       const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->scales)));

@@ -19,24 +19,17 @@
 #include <cstring>
 
 #include "kernels/gemv/gemv.hpp"
+#include "kernels/gemv/gemv_common.hpp"
 #include "kernels/quant/blocks.hpp"
 
 namespace dianoia::detail::gemv::avx512vnni {
 
 namespace {
 
-constexpr int k_rows = 4;
-constexpr int64_t k_prefetch_passes = 2;
-
 inline uint32_t load_u32(const void* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
   return v;
-}
-
-inline void prefetch_span(const uint8_t* pf, size_t step, int64_t i) {
-  const uintptr_t b = reinterpret_cast<uintptr_t>(pf) + static_cast<uintptr_t>(i) * step, e = b + step;
-  for (uintptr_t l = (b + 63) & ~uintptr_t{63}; l < e; l += 64) _mm_prefetch(reinterpret_cast<const char*>(l), _MM_HINT_T0);
 }
 
 // What differs between the types.
@@ -135,7 +128,7 @@ void pass(const uint8_t* w, size_t rb, const uint8_t* x, size_t xs_stride, int64
   for (int r = 0; r < R; ++r)
     for (int s = 0; s < S; ++s) acc[r][s] = _mm512_setzero_ps(), accm[r][s] = _mm_setzero_ps();
   for (int64_t i = 0; i < nb; i += 2) {
-    prefetch_span(pf, R * 2 * bb, i / 2);
+    prefetch_step(pf, R * 2 * bb, i / 2);
     const bool pair = i + 1 < nb;
     const int64_t j = pair ? i + 1 : i;
     // The activations of both blocks (flipped to unsigned for the offset types) and their d_x (s_x),
