@@ -196,6 +196,7 @@ template <kind K, int S>
 void rows_for(const uint8_t* base, size_t rb, int64_t nrows, const uint8_t* x, size_t xs, int64_t nb, float* y,
               int64_t ldy) {
   constexpr int R = S == 1 ? k_rows : 2;
+  prefetch_head(base, rb, nrows, R);
   int64_t r = 0;
   for (; r + R <= nrows; r += R) {
     const int64_t ahead = r + R * k_prefetch_passes;
