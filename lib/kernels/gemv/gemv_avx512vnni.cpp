@@ -1,10 +1,10 @@
 // AVX-512 (BW) + VNNI decode gemv for the K types: Q4_K, Q5_K and Q6_K weights against Q8_K activations.
 //
 // One block (256 weights) of one row: four 64-byte vectors of weights as unsigned bytes, each multiplied
-// with 64 activation bytes by vpmaddubsw (pairs summed into int16, no saturation: 2 * 63 * 127 < 2^15)
-// and added into one int32 accumulator by vpdpwssd against the matching sub-block scales, so a block
-// ends as one int32 vector whose lane sum is the block's exact integer dot; one conversion and one FMA
-// per block and row. Q4_K/Q5_K mins and Q6_K's -32 offset come from the activation's 16-element sums.
+// with 64 activation bytes by vpdpbusd (fours summed into int32), two such results packed to int16 and
+// added into one int32 accumulator by vpdpwssd against the matching sub-block scales (dot_pair), so a
+// block ends as one int32 vector whose lane sum is the block's exact integer dot; one conversion and one
+// FMA per block and row. Q4_K/Q5_K mins and Q6_K's -32 offset come from the activation's 16-element sums.
 //
 // Q4_K/Q5_K store sub-blocks 2c and 2c+1 as the low and high nibbles of the same 32 bytes: those bytes
 // are broadcast to both halves of a zmm and the upper half shifted right by 4 (vpsrlvw), which puts
@@ -46,14 +46,27 @@ inline __m512i halves16(short lo, short hi) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(lo)), _mm256_set1_epi16(hi), 1);
 }
 
-// vpshufb indices that spread int16 element e_k of a 128-bit lane's 8 int16 over 128-bit lane k
-// (k = 0..3) of a zmm.
-inline __m512i spread16(int e0, int e1, int e2, int e3) {
+// vpshufb indices for the scales of a vpackssdw(P, Q) of two vpdpbusd results: in 128-bit lane k, int16
+// words 0-3 (P's four int32 lanes there) get element p_k of the lane's 8 int16, words 4-7 (Q's) q_k.
+inline __m512i spread16_packed(const int (&p)[4], const int (&q)[4]) {
   alignas(64) uint8_t idx[64];
-  const int e[4] = {e0, e1, e2, e3};
   for (int k = 0; k < 4; ++k)
-    for (int j = 0; j < 8; ++j) idx[16 * k + 2 * j] = static_cast<uint8_t>(2 * e[k]), idx[16 * k + 2 * j + 1] = static_cast<uint8_t>(2 * e[k] + 1);
+    for (int j = 0; j < 8; ++j) {
+      const int e = j < 4 ? p[k] : q[k];
+      idx[16 * k + 2 * j] = static_cast<uint8_t>(2 * e), idx[16 * k + 2 * j + 1] = static_cast<uint8_t>(2 * e + 1);
+    }
   return _mm512_load_si512(idx);
+}
+
+// The integer dot of two 64-byte pairs (weights as unsigned bytes, activations signed) under int16
+// scales: vpdpbusd sums each four products into an int32 lane (at most 4 * 63 * 127 < 2^15, so they pack
+// to int16 exactly), vpackssdw puts the two results side by side and vpdpwssd applies the scales: six
+// multiplies where vpmaddubsw + vpdpwssd per vector take eight, which is what a step over several
+// sequences is bound by.
+inline __m512i dot_pair(__m512i sumi, __m512i w0, const void* x0, __m512i w1, const void* x1, __m512i scale) {
+  const __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0, load512(x0));
+  const __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w1, load512(x1));
+  return _mm512_dpwssd_epi32(sumi, _mm512_packs_epi32(p0, p1), scale);
 }
 
 // Q4_K/Q5_K: the 8 scales (low 128 bits) and 8 mins (high) of a block as int16, from the 12 packed bytes
@@ -68,11 +81,6 @@ inline __m256i k4_scales_mins(const uint8_t* packed) {
                                    _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
   const __m128i hi = _mm_and_si128(_mm_srli_epi32(b, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
   return _mm256_cvtepu8_epi16(_mm_or_si128(lo, hi));
-}
-
-inline float hsum4(__m128 v) {
-  v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-  return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
 }
 
 // Activation rows: S consecutive rows `stride` bytes apart, each a Q8_K row.
@@ -94,11 +102,10 @@ void k45_pass(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, 
   constexpr size_t bb = sizeof(block);
   const __m512i m4 = _mm512_set1_epi8(0x0f), m16 = _mm512_set1_epi8(0x10);
   const __m512i nibble_shift = halves16(0, 4);
-  // Sub-block 2c in 128-bit lanes 0-1, 2c+1 in lanes 2-3.
-  const __m512i sc_idx[4] = {spread16(0, 0, 1, 1), spread16(2, 2, 3, 3), spread16(4, 4, 5, 5), spread16(6, 6, 7, 7)};
+  // Vector c holds sub-block 2c in 128-bit lanes 0-1 and 2c+1 in lanes 2-3; vectors 0,1 and 2,3 are packed.
+  const __m512i sc_idx[2] = {spread16_packed({0, 0, 1, 1}, {2, 2, 3, 3}), spread16_packed({4, 4, 5, 5}, {6, 6, 7, 7})};
   __m512 acc[S];
-  __m256 accm[S];
-  for (int s = 0; s < S; ++s) acc[s] = _mm512_setzero_ps(), accm[s] = _mm256_setzero_ps();
+  for (int s = 0; s < S; ++s) acc[s] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
     prefetch_step(pf, bb, i);
     {
@@ -111,7 +118,8 @@ void k45_pass(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, 
       const __m256i mins2 = _mm256_unpacklo_epi16(mn, mn);
       __m512i hb;
       if constexpr (Five) hb = broadcast256(b->qh);
-      __m512i q[4], scale[4];
+      __m512i q[4];
+      const __m512i scale[2] = {_mm512_shuffle_epi8(sc, sc_idx[0]), _mm512_shuffle_epi8(sc, sc_idx[1])};
       for (int c = 0; c < 4; ++c) {
         q[c] = _mm512_and_si512(_mm512_srlv_epi16(broadcast256(b->qs + 32 * c), nibble_shift), m4);
         if constexpr (Five) {
@@ -119,21 +127,21 @@ void k45_pass(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, 
           const __m512i h = _mm512_srlv_epi16(hb, halves16(static_cast<short>(2 * c), static_cast<short>(2 * c + 1)));
           q[c] = _mm512_or_si512(q[c], _mm512_and_si512(_mm512_slli_epi16(h, 4), m16));
         }
-        scale[c] = _mm512_shuffle_epi8(sc, sc_idx[c]);
       }
-      const float d = half(b->d), dmin = half(b->dmin);
+      // d for lanes 0..7, -dmin for 8..15: a block's scaled sums and its mins side by side in one vector,
+      // so that each activation row takes one conversion, one multiply by its d and one FMA.
+      const __m512 dd = _mm512_insertf32x8(_mm512_set1_ps(half(b->d)), _mm256_set1_ps(-half(b->dmin)), 1);
       for (int s = 0; s < S; ++s) {
         const block_q8_k& x = a.at(s, i);
-        __m512i sumi = _mm512_setzero_si512();
-        for (int c = 0; c < 4; ++c) sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[c], load512(x.qs + 64 * c)), scale[c]);
-        acc[s] = _mm512_fmadd_ps(_mm512_set1_ps(x.d * d), _mm512_cvtepi32_ps(sumi), acc[s]);
-        accm[s] = _mm256_fmadd_ps(_mm256_set1_ps(-x.d * dmin), _mm256_cvtepi32_ps(_mm256_madd_epi16(mins2, load256(x.bsums))),
-                                  accm[s]);
+        __m512i sumi = dot_pair(_mm512_setzero_si512(), q[0], x.qs, q[1], x.qs + 64, scale[0]);
+        sumi = dot_pair(sumi, q[2], x.qs + 128, q[3], x.qs + 192, scale[1]);
+        const __m256i sum8 = _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1));
+        const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(sum8), _mm256_madd_epi16(mins2, load256(x.bsums)), 1);
+        acc[s] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(both), _mm512_set1_ps(x.d)), dd, acc[s]);
       }
     }
   }
-  for (int s = 0; s < S; ++s)
-    y[s * ldy] = _mm512_reduce_add_ps(acc[s]) + hsum4(_mm_add_ps(_mm256_castps256_ps128(accm[s]), _mm256_extractf128_ps(accm[s], 1)));
+  for (int s = 0; s < S; ++s) y[s * ldy] = _mm512_reduce_add_ps(acc[s]);
 }
 
 // ---- Q6_K ---------------------------------------------------------------------------------------------
@@ -144,8 +152,9 @@ void q6k_pass(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, 
   const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
   // qh bits 0-1 (for elements 0..31 of a half) and 2-3 (32..63) to 0x30; bits 4-5 and 6-7 for 64..127.
   const __m512i shl_lo = halves16(4, 2), shr_hi = halves16(0, 2);
-  // 16-element sub-blocks: the low-nibble vector of a half covers scales 0..3 of the half, the high one 4..7.
-  const __m512i sc_idx[2] = {spread16(0, 1, 2, 3), spread16(4, 5, 6, 7)};
+  // 16-element sub-blocks, one per 128-bit lane: the low-nibble vector of a half holds scales 0..3 of the
+  // half, the high one 4..7, and the two are packed together.
+  const __m512i sc_idx = spread16_packed({0, 1, 2, 3}, {4, 5, 6, 7});
   __m512 acc[S];
   for (int s = 0; s < S; ++s) acc[s] = _mm512_setzero_ps();
   for (int64_t i = 0; i < nb; ++i) {
@@ -153,15 +162,14 @@ void q6k_pass(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, 
     {
       const auto* b = reinterpret_cast<const block_q6_k*>(w + i * bb);
       const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->scales)));
-      __m512i q[4], scale[4];
+      __m512i q[4], scale[2];
       for (int h = 0; h < 2; ++h) {
         const __m512i sc = _mm512_broadcast_i32x4(h ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
         const __m512i lo = load512(b->ql + 64 * h), hb = broadcast256(b->qh + 32 * h);
         q[2 * h] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_and_si512(_mm512_sllv_epi16(hb, shl_lo), m30));
         q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(lo, 4), m4),
                                        _mm512_and_si512(_mm512_srlv_epi16(hb, shr_hi), m30));
-        scale[2 * h] = _mm512_shuffle_epi8(sc, sc_idx[0]);
-        scale[2 * h + 1] = _mm512_shuffle_epi8(sc, sc_idx[1]);
+        scale[h] = _mm512_shuffle_epi8(sc, sc_idx);
       }
       const float d = half(b->d);
       for (int s = 0; s < S; ++s) {
@@ -169,7 +177,8 @@ void q6k_pass(const uint8_t* w, size_t rb, const acts& a, int64_t nb, float* y, 
         // The -32 offset: 32 * sum over sub-blocks of scale * (sum of its 16 activations).
         const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load256(x.bsums)), 5);
         __m512i sumi = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(offset));
-        for (int c = 0; c < 4; ++c) sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[c], load512(x.qs + 64 * c)), scale[c]);
+        sumi = dot_pair(sumi, q[0], x.qs, q[1], x.qs + 64, scale[0]);
+        sumi = dot_pair(sumi, q[2], x.qs + 128, q[3], x.qs + 192, scale[1]);
         acc[s] = _mm512_fmadd_ps(_mm512_set1_ps(x.d * d), _mm512_cvtepi32_ps(sumi), acc[s]);
       }
     }
