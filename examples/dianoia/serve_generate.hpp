@@ -22,6 +22,7 @@ struct gen_context {
   dianoia_generate_params defaults;  // the library's defaults with the model's generation_config applied
   int32_t default_max_tokens = 4096;
   uint64_t seed = 0;  // for requests without one: fresh per request, so that sampling varies as clients expect
+  std::string tool_call_prefix = "call_";  // + the call's index: the ids of the answer's tool calls
 };
 
 // Writes bytes to the client; false once the client is gone (the generation then stops).
