@@ -46,6 +46,8 @@ struct choice_state {
   dianoia_event fin{};
 };
 
+}  // namespace
+
 class generation {
  public:
   generation(const gen_request& r, const gen_context& ctx, const body_writer& write)
@@ -123,6 +125,7 @@ class generation {
   bool chat() const { return r_.kind == endpoint::chat; }
 
   std::string token_text(int32_t id) const {
+    if (!ctx_.model) return "";
     try {
       return ctx_.model->detokenize({id});
     } catch (...) {
@@ -277,7 +280,12 @@ class generation {
   clock_type::time_point last_write_;
 };
 
-}  // namespace
+response_writer::response_writer(const gen_request& r, const gen_context& ctx, const body_writer& write)
+    : impl_(std::make_unique<generation>(r, ctx, write)) {}
+response_writer::~response_writer() = default;
+bool response_writer::on_event(const dianoia::event& ev) { return impl_->on_event(ev); }
+void response_writer::finish() { impl_->finish(); }
+void response_writer::fail(const std::string& message) { impl_->fail(message); }
 
 dianoia_generate_params to_params(const gen_request& r, const gen_context& ctx, std::vector<const char*>& stop_ptrs) {
   dianoia_generate_params p = ctx.defaults;
@@ -310,7 +318,7 @@ dianoia_generate_params to_params(const gen_request& r, const gen_context& ctx, 
 void run_generation(const gen_request& r, const gen_context& ctx, dianoia::session& s, const body_writer& write) {
   std::vector<const char*> stops;
   const dianoia_generate_params p = to_params(r, ctx, stops);
-  generation g(r, ctx, write);
+  response_writer g(r, ctx, write);
   auto cb = [&](const dianoia::event& ev) { return g.on_event(ev); };
   try {
     if (r.kind == endpoint::completion) {

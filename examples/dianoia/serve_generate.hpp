@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,25 @@ struct gen_context {
 
 // Writes bytes to the client; false once the client is gone (the generation then stops).
 using body_writer = std::function<bool(std::string_view)>;
+
+class generation;
+
+// Turns one request's events into OpenAI's objects or server-sent events, as they come (run_generation
+// feeds it a session's events; tests feed it scripted ones). gen_context::model may be null when no
+// logprobs are asked for (it only names the alternatives' tokens).
+class response_writer {
+ public:
+  response_writer(const gen_request& r, const gen_context& ctx, const body_writer& write);
+  ~response_writer();
+  response_writer(const response_writer&) = delete;
+  response_writer& operator=(const response_writer&) = delete;
+  bool on_event(const dianoia::event& ev);  // false: stop the generation (client gone, or a call ended it)
+  void finish();                            // the final object, or the stream's last chunks and [DONE]
+  void fail(const std::string& message);    // a library error after the status line went out
+
+ private:
+  std::unique_ptr<generation> impl_;
+};
 
 // Runs `r` on `s`. Streaming: SSE events as tokens arrive. Otherwise the JSON object at the end, after
 // a space every second meanwhile (JSON allows leading whitespace), which is how a vanished client is

@@ -75,7 +75,7 @@ def choices_and_refusals(client, model, openai):
     r = client.chat.completions.create(model=model, messages=two, tools=TOOLS, temperature=0, max_tokens=128,
                                        parallel_tool_calls=False)
     # (This model makes one call here either way; the server ends the answer after the first call when
-    # parallel_tool_calls is false, which the scripted test of the response writer checks.)
+    # parallel_tool_calls is false, which tests/serve/test_serve_writer.cpp checks on scripted events.)
     check(len(r.choices[0].message.tool_calls or []) == 1 and r.choices[0].finish_reason == "tool_calls",
           "parallel_tool_calls = false: one call")
     for kwargs, param in [({"tool_choice": "required"}, "tool_choice"),
