@@ -89,8 +89,9 @@ std::string call_arguments(const json& a) {
   if (a.is_null()) return "{}";
   if (a.is_object()) return a.dump(-1, ' ', false, json::error_handler_t::replace);
   const std::string s = text(a, "messages.tool_calls.function.arguments");
+  if (s.find_first_not_of(" \t\r\n") == std::string::npos) return "{}";  // a call without arguments
   if (!json::accept(s)) throw bad("messages", "a tool call's 'function.arguments' must be JSON text");
-  return s.empty() ? "{}" : s;
+  return s;
 }
 
 // An assistant turn's tool_calls: [{"id", "type": "function", "function": {"name", "arguments"}}].
@@ -124,7 +125,7 @@ dianoia::chat_message parse_message(const json& m) {
   if (role != "system" && role != "user" && role != "assistant" && role != "tool")
     throw bad("messages", "unknown role '" + role + "' (system, developer, user, assistant, tool)");
   for (const auto& [key, val] : m.items()) {
-    if (key == "role") continue;
+    if (key == "role" || ((key == "name" || key == "tool_calls") && (val.is_null() || val == json::array()))) continue;
     if (key == "content") out.content = content_of(val);
     else if (key == "name") out.name = text(val, "messages.name");
     else if (key == "reasoning_content" && !val.is_null()) out.reasoning_content = text(val, "messages.reasoning_content");

@@ -181,6 +181,8 @@ TEST_CASE("serve request: tool fields of a round trip's history reach the messag
   // Arguments given as an object are taken too (some clients send them so).
   const auto o = request(R"({"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": {"x": 1}}}]}]})");
   CHECK(o.messages[0].tool_calls[0].arguments == R"({"x":1})");
+  const auto e = request(R"({"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": ""}}]}]})");
+  CHECK(e.messages[0].tool_calls[0].arguments == "{}");
 }
 
 TEST_CASE("serve request: bad tool fields are named 400s") {
@@ -191,7 +193,9 @@ TEST_CASE("serve request: bad tool fields are named 400s") {
   CHECK(refusal(R"({"messages": [)" + user + R"(], "tools": [{"type": "function", "function": {}}]})").rfind("tools: ", 0) == 0);
   CHECK(refusal(R"({"messages": [)" + user + R"(], "n": 2, "tools": [{"type": "function", "function": {"name": "f"}}]})").rfind("n: ", 0) == 0);
   CHECK(refusal(R"({"messages": [{"role": "tool", "content": "x"}]})").find("tool_call_id") != std::string::npos);
-  CHECK(refusal(R"({"messages": [{"role": "user", "content": "x", "tool_calls": []}]})").find("assistant") != std::string::npos);
+  CHECK(refusal(R"({"messages": [{"role": "user", "content": "x", "tool_calls": [{"function": {"name": "f"}}]}]})")
+            .find("assistant") != std::string::npos);
+  CHECK(refusal(R"({"messages": [{"role": "user", "content": "x", "tool_calls": [], "name": null}]})") == "accepted");
   CHECK(refusal(R"({"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{oops"}}]}]})")
             .find("JSON") != std::string::npos);
   CHECK(refusal(R"({"messages": [{"role": "assistant", "tool_calls": [{"type": "code", "function": {"name": "f"}}]}]})") != "accepted");
