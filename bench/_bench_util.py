@@ -274,3 +274,30 @@ def usd_per_million(tok_per_s: float, usd_per_hour: float) -> float:
 
 def warn(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def git_commit(repo: Path) -> dict:
+    """The checkout's commit, whether it has uncommitted changes (tracked files), and its branch, so that
+    records from different commits can be told apart. Empty values outside a git checkout."""
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(repo), *a], capture_output=True, text=True, timeout=30,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    commit = git("rev-parse", "HEAD")
+    return {"commit": commit or None,
+            "commit_dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if commit else None,
+            "commit_subject": git("log", "-1", "--format=%s") or None,
+            "branch": git("rev-parse", "--abbrev-ref", "HEAD") or None}
+
+
+def memory_gib() -> float | None:
+    """MemTotal of the machine, GiB."""
+    try:
+        for line in open("/proc/meminfo", encoding="ascii"):
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1048576, 1)
+    except (OSError, ValueError):
+        pass
+    return None

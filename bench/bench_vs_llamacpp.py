@@ -230,10 +230,10 @@ def llamacpp_worker(model: str, threads: int, n_prompt: int, n_gen: int, warmup:
 # driver
 
 
-def run_llamacpp(args, model: str, threads: int, chat: str) -> dict:
+def run_llamacpp(args, model: str, threads: int, n_prompt: int, chat: str) -> dict:
     cmd = [args.python, str(Path(__file__).resolve()), "--_worker", "llamacpp",
            "--model", model, "--threads", str(threads), "--chat-prompt", chat,
-           "--prompt-tokens", str(args.prompt_tokens), "--gen-tokens", str(args.gen_tokens)]
+           "--prompt-tokens", str(n_prompt), "--gen-tokens", str(args.gen_tokens)]
     if args.no_warmup:
         cmd.append("--no-warmup")
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
@@ -243,9 +243,9 @@ def run_llamacpp(args, model: str, threads: int, chat: str) -> dict:
     return child_result(c)
 
 
-def run_dianoia(args, model: str, threads: int, chat: str) -> dict:
+def run_dianoia(args, model: str, threads: int, n_prompt: int, chat: str) -> dict:
     cmd = [args.dianoia, "bench", "-m", model, "-t", str(threads),
-           "-p", str(args.prompt_tokens), "-n", str(args.gen_tokens), "--json"]
+           "-p", str(n_prompt), "-n", str(args.gen_tokens), "--json"]
     if chat and not args.dianoia_no_chat:
         cmd += ["--chat-prompt", chat]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), **args.dianoia_env)
@@ -253,7 +253,7 @@ def run_dianoia(args, model: str, threads: int, chat: str) -> dict:
     if c["code"] != 0 and "unknown argument '--chat-prompt'" in c["stderr"]:
         U.warn("note: this dianoia binary has no `bench --chat-prompt`: no time to first token for it")
         args.dianoia_no_chat = True
-        return run_dianoia(args, model, threads, chat)
+        return run_dianoia(args, model, threads, n_prompt, chat)
     if c["code"] != 0:
         raise RuntimeError(f"`{' '.join(cmd)}` failed ({c['code']}):\n{c['stderr'][-2000:]}")
     return child_result(c)
@@ -289,7 +289,9 @@ def main() -> int:
                     help="interpreter with llama-cpp-python for the llama.cpp worker (default: this one)")
     ap.add_argument("--engines", default="llamacpp,dianoia", help="comma list of llamacpp,dianoia")
     ap.add_argument("--threads", default="1,2", help="comma list of thread counts (default: %(default)s)")
-    ap.add_argument("--prompt-tokens", type=int, default=512)
+    ap.add_argument("--prompt-tokens", default="512",
+                    help="prompt length, or a comma list for a context-length sweep: each length is a prefill "
+                         "and then --gen-tokens decode steps at that context (default: %(default)s)")
     ap.add_argument("--gen-tokens", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--chat-prompt", default=DEFAULT_CHAT,
@@ -299,14 +301,16 @@ def main() -> int:
                          "of a 2-vCPU cloud VM; the whole machine is charged whatever the thread count)")
     ap.add_argument("--label", help="title of the table (e.g. 'AVX2 only')")
     ap.add_argument("--md-out", help="also write the Markdown here")
-    ap.add_argument("--json-out", help="also write all raw and summary numbers here")
+    ap.add_argument("--json-out", help="also write the run's record here: commit, machine, settings, every raw "
+                                       "measurement and the summary (bench/plot_bench.py draws it)")
+    ap.add_argument("--plot-out", help="also draw the record as a PNG here (needs matplotlib; see bench/plot_bench.py)")
     ap.add_argument("--no-warmup", action="store_true", help="llama.cpp: skip the warm-up pass")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per measurement subprocess")
     ap.add_argument("--_worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args._worker == "llamacpp":
-        res = llamacpp_worker(args.model[0], int(args.threads), args.prompt_tokens, args.gen_tokens,
+        res = llamacpp_worker(args.model[0], int(args.threads), int(args.prompt_tokens), args.gen_tokens,
                               not args.no_warmup, args.chat_prompt)
         print(json.dumps(res))
         return 0
@@ -314,6 +318,12 @@ def main() -> int:
     args.dianoia_env = parse_env(args.dianoia_env, ap)
     args.dianoia_no_chat = False
     threads = [int(t) for t in args.threads.split(",") if t]
+    try:
+        args.prompt_lengths = [int(n) for n in args.prompt_tokens.split(",") if n]
+    except ValueError:
+        ap.error(f"--prompt-tokens wants a number or a comma list of numbers, got {args.prompt_tokens!r}")
+    if not args.prompt_lengths or min(args.prompt_lengths) < 1:
+        ap.error("--prompt-tokens: lengths must be positive")
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     for e in engines:
         if e not in ("llamacpp", "dianoia"):
@@ -340,9 +350,11 @@ def main() -> int:
         return 1
     probe = args.bandwidth_probe or U.default_probe(args.dianoia, REPO)
 
-    run = {"time": time.strftime("%Y-%m-%d %H:%M %z"), "cpu": U.cpu_name(), "logical_cpus": os.cpu_count(),
-           "cpu_flags": U.cpu_flags(), "engines": engines, "threads": threads, "label": args.label,
-           "prompt_tokens": args.prompt_tokens, "gen_tokens": args.gen_tokens, "rounds": args.rounds,
+    run = {"record": "dianoia-bench-vs-llamacpp", "record_version": 2,
+           "time": time.strftime("%Y-%m-%d %H:%M %z"), **U.git_commit(REPO), "cpu": U.cpu_name(),
+           "logical_cpus": os.cpu_count(), "cpu_flags": U.cpu_flags(), "memory_gib": U.memory_gib(),
+           "kernel": os.uname().release, "engines": engines, "threads": threads, "label": args.label,
+           "prompt_tokens": args.prompt_lengths, "gen_tokens": args.gen_tokens, "rounds": args.rounds,
            "chat_prompt": args.chat_prompt, "usd_per_hour": args.usd_per_hour, "dianoia_env": args.dianoia_env}
     if "llamacpp" in engines:
         run["llama_cpp_python"], run["llama_system_info"] = U.llamacpp_system_info(args.python)
@@ -365,8 +377,15 @@ def main() -> int:
     print(md)
     if args.md_out:
         Path(args.md_out).write_text(md + "\n", encoding="utf-8")
+    record = {"run": run, "models": docs}
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps({"run": run, "models": docs}, indent=1) + "\n", encoding="utf-8")
+        Path(args.json_out).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    if args.plot_out:
+        try:
+            import plot_bench
+            plot_bench.plot([record], args.plot_out)
+        except ImportError as ex:
+            U.warn(f"note: no plot ({ex}): pip install matplotlib, or run bench/plot_bench.py on the --json-out record")
     return 0
 
 
@@ -376,25 +395,26 @@ def bench_model(args, model: str, engines: list[str], threads: list[int]) -> dic
     if args.chat_prompt and not chat:
         U.warn(f"note: {os.path.basename(model)} has no chat template: no time to first token for it")
     runners = {"llamacpp": run_llamacpp, "dianoia": run_dianoia}
-    raw: dict[tuple[str, int], list[dict]] = {(e, t): [] for e in engines for t in threads}
+    lengths = args.prompt_lengths
+    raw: dict[tuple[str, int, int], list[dict]] = {(e, t, n): [] for e in engines for t in threads for n in lengths}
     failed: set[str] = set()
     for r in range(args.rounds):
         order = engines if r % 2 == 0 else list(reversed(engines))
-        for t in threads:
+        for t, n in ((t, n) for t in threads for n in lengths):
             for e in order:
                 if e in failed:
                     continue
                 load_before = os.getloadavg()[0]
                 try:
-                    res = runners[e](args, model, t, chat)
+                    res = runners[e](args, model, t, n, chat)
                 except (RuntimeError, ValueError, subprocess.TimeoutExpired) as ex:
                     U.warn(f"warning: {e} failed on {os.path.basename(model)}, dropping it: {ex}")
                     failed.add(e)
                     continue
                 res["loadavg_1min_before"] = round(load_before, 2)
-                raw[(e, t)].append(res)
+                raw[(e, t, n)].append(res)
                 ttft = res.get("ttft_seconds")
-                U.warn(f"{os.path.basename(model)} round {r + 1}/{args.rounds} {e:8s} t={t}: "
+                U.warn(f"{os.path.basename(model)} round {r + 1}/{args.rounds} {e:8s} t={t} p={n}: "
                        f"prefill {res['prefill_tokens'] / res['prefill_seconds']:8.1f} tok/s, "
                        f"decode {res['decode_tokens'] / res['decode_seconds']:7.1f} tok/s, "
                        f"TTFT {'—' if ttft is None else f'{ttft * 1e3:.0f} ms'}, "
@@ -402,9 +422,9 @@ def bench_model(args, model: str, engines: list[str], threads: list[int]) -> dic
                        f"(other processes: {res['other_cpus']:.2f} CPUs, steal {res['steal_cpus']:.2f})")
 
     summary = []
-    for t in threads:
+    for t, n in ((t, n) for t in threads for n in lengths):
         for e in engines:
-            runs = raw[(e, t)]
+            runs = raw[(e, t, n)]
             if not runs:
                 continue
             pfs = [x["prefill_tokens"] / x["prefill_seconds"] for x in runs]
@@ -413,7 +433,7 @@ def bench_model(args, model: str, engines: list[str], threads: list[int]) -> dic
             # The child's own VmHWM; wait4's figure only when the child did not report one (an upper bound).
             rss = [x.get("peak_rss_kib") or x["wait4_maxrss_kib"] for x in runs]
             summary.append({
-                "engine": e, "threads": t, "runs": len(runs),
+                "engine": e, "threads": t, "prompt_tokens": n, "runs": len(runs),
                 "prefill_tok_s": statistics.median(pfs), "decode_tok_s": statistics.median(dcs),
                 "prefill_tok_s_min_max": [min(pfs), max(pfs)], "decode_tok_s_min_max": [min(dcs), max(dcs)],
                 "ttft_s": statistics.median(ttfts) if ttfts else None,
@@ -422,7 +442,7 @@ def bench_model(args, model: str, engines: list[str], threads: list[int]) -> dic
                 "peak_rss_self_reported": all(x.get("peak_rss_kib") for x in runs),
                 "chat_prompt_tokens": runs[0].get("chat_prompt_tokens"),
             })
-    first = {e: next((x for (e2, _), xs in raw.items() if e2 == e for x in xs), {}) for e in engines}
+    first = {e: next((x for (e2, _, _), xs in raw.items() if e2 == e for x in xs), {}) for e in engines}
     chat_tokens = {e: first[e].get("chat_prompt_tokens") for e in engines}
     if len({n for n in chat_tokens.values() if n is not None}) > 1:
         U.warn(f"warning: the engines tokenized the chat prompt differently: {chat_tokens}")
@@ -435,20 +455,20 @@ def bench_model(args, model: str, engines: list[str], threads: list[int]) -> dic
         "max_other_cpus": max((x["other_cpus"] for xs in raw.values() for x in xs), default=0.0),
         "max_steal_cpus": max((x["steal_cpus"] for xs in raw.values() for x in xs), default=0.0),
         "summary": summary,
-        "raw": [{"engine": e, "threads": t, "runs": xs} for (e, t), xs in raw.items()],
+        "raw": [{"engine": e, "threads": t, "prompt_tokens": n, "runs": xs} for (e, t, n), xs in raw.items()],
     }
 
 
 def add_derived(doc: dict, bw: dict[int, float], usd_per_hour: float) -> None:
     wbytes = doc["weight_bytes_per_token"]
-    base = {s["threads"]: s for s in doc["summary"] if s["engine"] == "llamacpp"}
+    base = {(s["threads"], s["prompt_tokens"]): s for s in doc["summary"] if s["engine"] == "llamacpp"}
     for s in doc["summary"]:
         s["usd_per_m_prompt"] = U.usd_per_million(s["prefill_tok_s"], usd_per_hour)
         s["usd_per_m_generated"] = U.usd_per_million(s["decode_tok_s"], usd_per_hour)
         s["weight_gb_s"] = wbytes * s["decode_tok_s"] / 1e9
         b = bw.get(s["threads"])
         s["roofline_fraction"] = s["weight_gb_s"] / b if b else None
-        ref = base.get(s["threads"])
+        ref = base.get((s["threads"], s["prompt_tokens"]))
         for k, r in (("prefill_tok_s", "prefill_ratio"), ("decode_tok_s", "decode_ratio"), ("ttft_s", "ttft_ratio"),
                      ("peak_rss_mib", "peak_rss_ratio")):
             ok = ref and s["engine"] != "llamacpp" and s[k] is not None and ref[k]
@@ -471,8 +491,12 @@ def render_markdown(run: dict, docs: list[dict]) -> str:
     chat = "; ".join(f"{Path(d['model']).name}: " + " / ".join(
         f"{n} ({names[e]})" for e, n in d["chat_prompt_tokens"].items() if n is not None)
         for d in docs if any(n is not None for n in d["chat_prompt_tokens"].values()))
-    out.append(f"- Workload: prefill of a {run['prompt_tokens']}-token prompt, {run['gen_tokens']} greedy decode "
-               f"steps, medians of {run['rounds']} interleaved rounds, each measurement a fresh process.")
+    lengths = run["prompt_tokens"]
+    plen = " / ".join(str(n) for n in lengths)
+    out.append(f"- Workload: prefill of a {plen}-token prompt, {run['gen_tokens']} greedy decode "
+               f"steps after it, medians of {run['rounds']} interleaved rounds, each measurement a fresh process.")
+    if run.get("commit"):
+        out.append(f"- Commit {run['commit'][:12]}{' (with uncommitted changes)' if run.get('commit_dirty') else ''}.")
     if run["chat_prompt"]:
         out.append(f"- TTFT: the user message \"{run['chat_prompt']}\" in the model's chat template with the "
                    "generation prompt, from the start of its evaluation to the first (greedy) token, as the first "
@@ -480,7 +504,7 @@ def render_markdown(run: dict, docs: list[dict]) -> str:
                    + (f" Prompt tokens: {chat}." if chat else ""))
     py = [d["python_rss_before_load_mib"] for d in docs if d["python_rss_before_load_mib"]]
     out.append("- Peak RSS: the measuring process's VmHWM (model, KV cache, compute buffers of the "
-               f"{run['prompt_tokens']}-token batch)."
+               f"{plen}-token batch)."
                + (f" llama.cpp's includes Python, numpy and llama-cpp-python: {min(py):.0f} MiB before the "
                   "model was loaded." if py else ""))
     bw = run["bandwidth_gb_s"]["used"]
@@ -501,9 +525,10 @@ def render_markdown(run: dict, docs: list[dict]) -> str:
                   if other + steal > NOISY_CPUS else "") + ".")
     out += ["", "(×r) = dianoia ÷ llama.cpp at the same thread count: above 1 is faster for speeds, "
             "below 1 is better for TTFT and RSS.", ""]
-    out.append("| model | threads | engine | prefill tok/s | decode tok/s | TTFT ms | peak RSS MiB "
-               "| decode GB/s (% of bandwidth) | $/1M prompt tokens | $/1M generated tokens |")
-    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    sweep = len(lengths) > 1  # a context-length sweep: a column for the prompt length
+    out.append("| model | threads | " + ("context | " if sweep else "") + "engine | prefill tok/s | decode tok/s | TTFT ms "
+               "| peak RSS MiB | decode GB/s (% of bandwidth) | $/1M prompt tokens | $/1M generated tokens |")
+    out.append("|---|---:|" + ("---:|" if sweep else "") + "---|---:|---:|---:|---:|---:|---:|---:|")
 
     def cell(v, fmt, ratio=None):
         if v is None:
@@ -515,7 +540,8 @@ def render_markdown(run: dict, docs: list[dict]) -> str:
         for s in d["summary"]:
             pct = "" if s["roofline_fraction"] is None else f" ({100 * s['roofline_fraction']:.0f}%)"
             rss = cell(s["peak_rss_mib"], ".0f", s["peak_rss_ratio"]) + ("" if s["peak_rss_self_reported"] else "*")
-            out.append(f"| {name} | {s['threads']} | {names[s['engine']]} "
+            ctx = f"{s['prompt_tokens']} | " if sweep else ""
+            out.append(f"| {name} | {s['threads']} | {ctx}{names[s['engine']]} "
                        f"| {cell(s['prefill_tok_s'], '.1f', s['prefill_ratio'])} "
                        f"| {cell(s['decode_tok_s'], '.1f', s['decode_ratio'])} "
                        f"| {cell(s['ttft_s'] and 1e3 * s['ttft_s'], '.0f', s['ttft_ratio'])} | {rss} "

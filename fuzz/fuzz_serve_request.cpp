@@ -38,6 +38,15 @@ void check_ok(const cli::gen_request& r, const cli::serve_limits& lim) {
   for (const auto& b : r.logit_bias)
     if (b.token < 0 || !std::isfinite(b.bias)) violated("bad logit_bias accepted");
   if (r.include_usage && !r.stream) violated("include_usage without stream");
+  // Tools reach the template as JSON it must be able to parse: an array, and each call's arguments.
+  if (!r.tools_json.empty() && !nlohmann::json::parse(r.tools_json, nullptr, false).is_array())
+    violated("tools that are not a JSON array accepted");
+  for (const auto& m : r.messages) {
+    if (!m.tool_calls.empty() && m.role != "assistant") violated("tool_calls on a non-assistant message");
+    if (m.role == "tool" && !m.tool_call_id) violated("tool message without tool_call_id");
+    for (const auto& c : m.tool_calls)
+      if (c.name.empty() || !nlohmann::json::accept(c.arguments)) violated("bad tool call accepted");
+  }
 }
 
 }  // namespace

@@ -318,7 +318,14 @@ def main():
             {"messages": chat[:2], "stream": True, "stream_options": {"include_usage": True}, "logprobs": True,
              "top_logprobs": 3, "reasoning_effort": "low", "max_reasoning_tokens": 64, "n": 3},
             {"messages": chat[1:2], "tools": [], "tool_choice": "none", "response_format": {"type": "text"},
-             "logit_bias": {"15": -100, "7": 2.5}, "presence_penalty": 0.5, "max_completion_tokens": 8}]):
+             "logit_bias": {"15": -100, "7": 2.5}, "presence_penalty": 0.5, "max_completion_tokens": 8},
+            {"messages": chat[1:2] + [
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 2}'}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "4"}],
+             "tools": [{"type": "function", "function": {"name": "add", "description": "a + b", "parameters": {
+                 "type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}}}],
+             "tool_choice": "auto", "parallel_tool_calls": False}]):
         c.add("serve_request", b"\0" + dumps(body), f"chat-{i}")
     for i, body in enumerate([{"prompt": "Once upon a time", "max_tokens": 16, "logprobs": 2, "echo": False},
                               {"prompt": [1, 15043, 29871], "stream": True, "stop": "x"}]):

@@ -2,6 +2,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -9,9 +10,11 @@
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <dianoia/dianoia.hpp>
+#include <nlohmann/json.hpp>
 
 #include "catalogue.hpp"
 #include "cli.hpp"
@@ -89,23 +92,85 @@ long bench_peak_rss_kib() {
   return ru.ru_maxrss;  // KiB on Linux
 }
 
+// One bench run's figures, printed as text or as one JSON object (stdout with --json; a file with
+// --json-out, the record bench/ scripts and plots compare across commits).
+struct bench_result {
+  std::string model;
+  int32_t threads = 0;
+  long n_prompt = 0, n_gen = 0;
+  unsigned evaluated = 0, generated = 0;
+  double prompt_seconds = 0, generate_seconds = 0;
+  size_t chat_tokens = 0;
+  double ttft = -1;  // < 0: not measured
+  double usd_per_hour = 0;  // 0: no cost figures
+};
+
+nlohmann::json bench_json(const bench_result& r) {
+  const double pf = r.evaluated / r.prompt_seconds, dc = r.generated / r.generate_seconds;
+  nlohmann::json j = {{"prefill_tokens", r.evaluated}, {"prefill_seconds", r.prompt_seconds},
+                      {"decode_tokens", r.generated}, {"decode_seconds", r.generate_seconds},
+                      {"prefill_tok_s", pf}, {"decode_tok_s", dc}};
+  if (r.ttft >= 0) j["chat_prompt_tokens"] = r.chat_tokens, j["ttft_seconds"] = r.ttft;
+  j["peak_rss_kib"] = bench_peak_rss_kib();
+  j["system_info"] = dianoia_system_info();
+  j["model"] = r.model;
+  j["threads"] = r.threads;
+  j["version"] = dianoia_version_string();
+  if (r.usd_per_hour > 0) {
+    // The whole machine's price spread over the tokens it processes in an hour at these speeds.
+    j["usd_per_hour"] = r.usd_per_hour;
+    j["usd_per_m_prompt"] = r.usd_per_hour / (pf * 3600) * 1e6;
+    j["usd_per_m_generated"] = r.usd_per_hour / (dc * 3600) * 1e6;
+  }
+  return j;
+}
+
+void bench_report(const bench_result& r, bool json, const std::string& json_out) {
+  const nlohmann::json j = bench_json(r);
+  if (!json_out.empty()) {
+    std::FILE* f = std::fopen(json_out.c_str(), "w");
+    const std::string text = j.dump(1) + "\n";
+    if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0)
+      throw std::runtime_error("cannot write --json-out " + json_out + ": " + std::strerror(errno));
+  }
+  if (json) {
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf("prefill %u tokens: %.2f tok/s\n", r.evaluated, j["prefill_tok_s"].get<double>());
+  std::printf("decode  %u tokens: %.2f tok/s\n", r.generated, j["decode_tok_s"].get<double>());
+  if (r.ttft >= 0) std::printf("time to first token (%zu-token chat prompt): %.1f ms\n", r.chat_tokens, r.ttft * 1e3);
+  std::printf("peak RSS %.1f MiB\n", bench_peak_rss_kib() / 1024.0);
+  if (r.usd_per_hour > 0)
+    std::printf("cost at $%g/hour: $%.4f per million prompt tokens, $%.4f per million generated tokens\n",
+                r.usd_per_hour, j["usd_per_m_prompt"].get<double>(), j["usd_per_m_generated"].get<double>());
+  std::printf("%s\n", dianoia_system_info());
+}
+
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
   args a(argc, argv, 2);
-  std::string path = default_model_path(), v, chat_text;
+  std::string path = default_model_path(), v, chat_text, json_out;
   if (a.value({"-m", "--model"}, path)) path = resolve_model(path);
   dianoia_session_params sp = dianoia_session_default_params();
-  long n_prompt = 512, n_gen = 64;
+  bench_result r;
+  r.n_prompt = 512, r.n_gen = 64;
   parse_session_flags(a, sp);
-  if (a.value({"-p", "--prompt-tokens"}, v)) n_prompt = to_long(v, "-p", 1, 1L << 20);
-  if (a.value({"-n", "--gen-tokens"}, v)) n_gen = to_long(v, "-n", 1, 1L << 20);
+  if (a.value({"-p", "--prompt-tokens"}, v)) r.n_prompt = to_long(v, "-p", 1, 1L << 20);
+  if (a.value({"-n", "--gen-tokens"}, v)) r.n_gen = to_long(v, "-n", 1, 1L << 20);
+  if (a.value({"--usd-per-hour"}, v)) {
+    r.usd_per_hour = to_double(v, "--usd-per-hour");
+    if (r.usd_per_hour <= 0) throw std::runtime_error("--usd-per-hour: must be positive");
+  }
   const bool has_chat = a.value({"--chat-prompt"}, chat_text);
   const bool json = a.flag("--json");
+  a.value({"--json-out"}, json_out);
   dianoia::model::params mp;
   mp.use_mmap = !a.flag("--no-mmap");
   a.finish();
-  if (n_prompt < 1 || n_gen < 1) throw std::runtime_error("-p and -n must be positive");
+  const long n_prompt = r.n_prompt, n_gen = r.n_gen;
+  r.model = path;
   dianoia::model m(path, mp);
   const auto info = m.info();
   // The chat prompt exactly as dianoia_session_chat makes it: the model's template with the generation
@@ -127,14 +192,14 @@ int cmd_bench(int argc, char** argv) {
   // Time to first token comes first, before any warm-up: a user's first request after loading pays the
   // first-touch costs (page faults, thread pool start, kernel setup) too. With max_tokens = 1 the runtime
   // samples one token and returns without evaluating it.
-  double ttft = -1;
   if (has_chat) {
     dianoia_generate_params cp = gp;
     cp.max_tokens = 1;
     cp.ignore_eos = false;
     const auto t0 = std::chrono::steady_clock::now();
     s.complete(chat_ids, noop, cp);
-    ttft = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.ttft = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.chat_tokens = chat_ids.size();
   }
   // Warm-up (page faults, oneDNN primitive creation), then the measured run. The warm-up tokens are the
   // prompt's last ones reversed: a shared first token would let the measured prefill reuse their KV cache
@@ -145,20 +210,13 @@ int cmd_bench(int argc, char** argv) {
   wp.max_tokens = 2;
   s.complete(warm, noop, wp);
   auto done = s.complete(prompt, noop, gp);
-  const unsigned gen = done.content_tokens + done.reasoning_tokens;
-  const unsigned evaluated = done.prompt_tokens - done.prompt_reused;
-  const std::string sysinfo = dianoia_system_info();
-  if (json) {
-    std::printf("{\"prefill_tokens\":%u,\"prefill_seconds\":%.6f,\"decode_tokens\":%u,\"decode_seconds\":%.6f",
-                evaluated, done.prompt_seconds, gen, done.generate_seconds);
-    if (has_chat) std::printf(",\"chat_prompt_tokens\":%zu,\"ttft_seconds\":%.6f", chat_ids.size(), ttft);
-    std::printf(",\"peak_rss_kib\":%ld,\"system_info\":%s}\n", bench_peak_rss_kib(), json_string(sysinfo).c_str());
-  } else {
-    std::printf("prefill %u tokens: %.2f tok/s\n", evaluated, evaluated / done.prompt_seconds);
-    std::printf("decode  %u tokens: %.2f tok/s\n", gen, gen / done.generate_seconds);
-    if (has_chat) std::printf("time to first token (%zu-token chat prompt): %.1f ms\n", chat_ids.size(), ttft * 1e3);
-    std::printf("peak RSS %.1f MiB\n%s\n", bench_peak_rss_kib() / 1024.0, sysinfo.c_str());
-  }
+  r.generated = done.content_tokens + done.reasoning_tokens;
+  r.evaluated = done.prompt_tokens - done.prompt_reused;
+  r.prompt_seconds = done.prompt_seconds;
+  r.generate_seconds = done.generate_seconds;
+  // 0 is the library's default, min(2, hardware threads): the record names the count that ran.
+  r.threads = sp.n_threads > 0 ? sp.n_threads : static_cast<int32_t>(std::min(2u, std::max(1u, std::thread::hardware_concurrency())));
+  bench_report(r, json, json_out);
   return 0;
 }
 

@@ -186,7 +186,9 @@ bool print_command_help(const std::string& cmd, std::FILE* out) {
         {"-p, --prompt-tokens N", "prompt length (1..2^20)", "512"},
         {"-n, --gen-tokens N", "tokens to generate (1..2^20)", "64"},
         {"--chat-prompt TEXT", "also the time to first token of this one-message chat (measured first)", "none"},
-        {"--json", "one JSON object", "off"},
+        {"--json", "print one JSON object instead of text", "off"},
+        {"--json-out FILE", "also write the figures as a JSON record to FILE", "none"},
+        {"--usd-per-hour X", "machine price: adds $ per million prompt / generated tokens", "none"},
     });
     session_help(out, false);
   } else if (cmd == "serve") {

@@ -11,7 +11,10 @@ using clock_type = std::chrono::steady_clock;
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-const char* finish_reason(dianoia_stop_reason r) {
+// OpenAI's finish_reason; an answer that called tools ends with "tool_calls" unless it was cut short.
+const char* finish_reason(dianoia_stop_reason r, bool called_tools) {
+  if (called_tools && r != DIANOIA_STOP_MAX_TOKENS && r != DIANOIA_STOP_CONTEXT_FULL && r != DIANOIA_STOP_CANCELLED)
+    return "tool_calls";
   switch (r) {
     case DIANOIA_STOP_MAX_TOKENS:
     case DIANOIA_STOP_CONTEXT_FULL: return "length";
@@ -37,9 +40,13 @@ struct choice_state {
   json top = json::array();
   std::vector<size_t> offsets;
   size_t text_len = 0;
+  json tool_calls = json::array();  // OpenAI's message.tool_calls
+  bool stopped_after_call = false;  // parallel_tool_calls = false ended the answer after its first call
   bool started = false, done = false;
   dianoia_event fin{};
 };
+
+}  // namespace
 
 class generation {
  public:
@@ -58,8 +65,11 @@ class generation {
     } else if (ev.type == DIANOIA_EVENT_CONTENT) {
       c.content += ev.text;
       if (r_.stream) return send_delta(e.sample_index, "content", ev.text);
+    } else if (ev.type == DIANOIA_EVENT_TOOL_CALL) {
+      return on_tool_call(e.sample_index, ev);
     } else if (ev.type == DIANOIA_EVENT_DONE) {
       c.fin = e;
+      if (c.stopped_after_call && e.stop_reason == DIANOIA_STOP_CALLBACK) c.fin.stop_reason = DIANOIA_STOP_EOS;
       c.done = true;
       if (r_.stream) return send_finish(e.sample_index);
     } else if (ev.type == DIANOIA_EVENT_VOTE) {
@@ -115,6 +125,7 @@ class generation {
   bool chat() const { return r_.kind == endpoint::chat; }
 
   std::string token_text(int32_t id) const {
+    if (!ctx_.model) return "";
     try {
       return ctx_.model->detokenize({id});
     } catch (...) {
@@ -185,9 +196,33 @@ class generation {
     return emit(chunk_base(json::array({std::move(ch)})));
   }
 
+  // A call in the answer. Its id is this server's own (unique per request, as OpenAI's are), not the
+  // library's "call_<n>", which restarts at 0 for every request and would repeat across the turns of a
+  // conversation. Streamed as one delta holding the whole call (index, id, type, name and arguments),
+  // which OpenAI's clients accumulate like the pieces OpenAI itself sends.
+  bool on_tool_call(uint32_t index, const dianoia::event& ev) {
+    choice_state& c = choices_[index];
+    const size_t k = c.tool_calls.size();
+    json call = {{"id", ctx_.tool_call_prefix + std::to_string(k)},
+                 {"type", "function"},
+                 {"function", {{"name", std::string(ev.tool_name())}, {"arguments", std::string(ev.tool_arguments())}}}};
+    c.tool_calls.push_back(call);
+    if (!r_.parallel_tool_calls) c.stopped_after_call = true;
+    if (r_.stream) {
+      call["index"] = k;
+      json delta = {{"tool_calls", json::array({std::move(call)})}};
+      if (!c.started) delta["role"] = "assistant", delta["content"] = nullptr;
+      c.started = true;
+      json ch = {{"index", index}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+      if (!emit(chunk_base(json::array({std::move(ch)})))) return false;
+    }
+    return r_.parallel_tool_calls && (r_.stream || heartbeat());
+  }
+
   bool send_finish(uint32_t index) {
     choice_state& c = choices_[index];
-    json ch = {{"index", index}, {"finish_reason", finish_reason(c.fin.stop_reason)}, {"logprobs", nullptr}};
+    json ch = {{"index", index}, {"finish_reason", finish_reason(c.fin.stop_reason, !c.tool_calls.empty())},
+               {"logprobs", nullptr}};
     if (chat()) {
       ch["delta"] = c.started ? json::object() : json{{"role", "assistant"}, {"content", ""}};
       if (r_.logprobs >= 0) ch["logprobs"] = {{"content", std::move(c.pending_logprobs)}};
@@ -200,10 +235,15 @@ class generation {
 
   json final_choice(size_t i) const {
     const choice_state& c = choices_[i];
-    json ch = {{"index", i}, {"finish_reason", finish_reason(c.fin.stop_reason)}, {"logprobs", nullptr}};
+    json ch = {{"index", i}, {"finish_reason", finish_reason(c.fin.stop_reason, !c.tool_calls.empty())},
+               {"logprobs", nullptr}};
     if (chat()) {
       json msg = {{"role", "assistant"}, {"content", c.content}};
       if (!c.reasoning.empty()) msg["reasoning_content"] = c.reasoning;
+      if (!c.tool_calls.empty()) {
+        msg["tool_calls"] = c.tool_calls;
+        if (c.content.empty()) msg["content"] = nullptr;  // as OpenAI: an answer of only calls has no content
+      }
       ch["message"] = std::move(msg);
       if (r_.logprobs >= 0) ch["logprobs"] = {{"content", c.logprobs}};
     } else {
@@ -240,7 +280,12 @@ class generation {
   clock_type::time_point last_write_;
 };
 
-}  // namespace
+response_writer::response_writer(const gen_request& r, const gen_context& ctx, const body_writer& write)
+    : impl_(std::make_unique<generation>(r, ctx, write)) {}
+response_writer::~response_writer() = default;
+bool response_writer::on_event(const dianoia::event& ev) { return impl_->on_event(ev); }
+void response_writer::finish() { impl_->finish(); }
+void response_writer::fail(const std::string& message) { impl_->fail(message); }
 
 dianoia_generate_params to_params(const gen_request& r, const gen_context& ctx, std::vector<const char*>& stop_ptrs) {
   dianoia_generate_params p = ctx.defaults;
@@ -263,13 +308,17 @@ dianoia_generate_params to_params(const gen_request& r, const gen_context& ctx, 
   p.n_stop = stop_ptrs.size();
   p.logit_bias = r.logit_bias.empty() ? nullptr : r.logit_bias.data();
   p.n_logit_bias = r.logit_bias.size();
+  // tool_choice "none": the model is not shown the tools, so it has none to call (the history may still
+  // hold earlier calls and their results, which the template renders as usual).
+  p.tools = r.tools_json.empty() || r.tool_choice_none ? nullptr : r.tools_json.c_str();
+  p.tool_call_syntax = DIANOIA_TOOL_SYNTAX_AUTO;
   return p;
 }
 
 void run_generation(const gen_request& r, const gen_context& ctx, dianoia::session& s, const body_writer& write) {
   std::vector<const char*> stops;
   const dianoia_generate_params p = to_params(r, ctx, stops);
-  generation g(r, ctx, write);
+  response_writer g(r, ctx, write);
   auto cb = [&](const dianoia::event& ev) { return g.on_event(ev); };
   try {
     if (r.kind == endpoint::completion) {

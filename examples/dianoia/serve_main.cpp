@@ -39,7 +39,10 @@ void serve_help(std::FILE* out) {
       "presence/frequency/repetition penalties, logit_bias, n (n > 1: self-consistency samples from one\n"
       "prompt cache, with their majority vote in the extension field \"vote\"), reasoning_effort (none: no\n"
       "thinking; minimal / low / medium: think with a budget of 128 / 512 / 2048 tokens; high: unlimited)\n"
-      "and max_reasoning_tokens (the thinking budget; -1 = none). Ctrl-C or SIGTERM stops it.\n"
+      "and max_reasoning_tokens (the thinking budget; -1 = none). Tool calling as OpenAI's: tools,\n"
+      "tool_choice (auto or none), parallel_tool_calls, assistant tool_calls and tool messages in the history;\n"
+      "the model's calls (in its template's syntax: Hermes/Qwen, DeepSeek, Llama 3) come back as the message's\n"
+      "tool_calls with finish_reason \"tool_calls\". Ctrl-C or SIGTERM stops it.\n"
       "\n"
       "server:\n"
       "  --host ADDR                  address to listen on; other than loopback needs --api-key [default: %s]\n"
@@ -111,7 +114,11 @@ struct server_state {
 // Tokens the prompt will roughly take: picks the session with the longest shared prefix and refuses
 // prompts that cannot fit before the 200 goes out.
 std::vector<int32_t> estimate_prompt(const server_state& st, const gen_request& r) {
-  if (r.kind == endpoint::chat) return st.model->tokenize(st.model->apply_chat_template(r.messages, true), false, true);
+  if (r.kind == endpoint::chat) {
+    const bool tools = !r.tools_json.empty() && !r.tool_choice_none;
+    const std::string kwargs = tools ? "{\"tools\":" + r.tools_json + "}" : "";
+    return st.model->tokenize(st.model->apply_chat_template(r.messages, true, nullptr, kwargs), false, true);
+  }
   if (r.prompt_is_tokens) return r.prompt_tokens;
   return st.model->tokenize(r.prompt, true, false);
 }
@@ -150,6 +157,7 @@ void handle_generate(server_state& st, endpoint kind, const httplib::Request& re
   ctx->defaults = st.defaults;
   ctx->default_max_tokens = st.opt.limits.max_tokens;
   ctx->seed = next_random();
+  ctx->tool_call_prefix = random_id("call_") + "_";
   res.set_header("Cache-Control", "no-cache");
   auto provider = [&st, r, ctx, prompt = std::move(prompt)](size_t, httplib::DataSink& sink) {
     body_writer write = [&sink](std::string_view s) { return sink.is_writable() && sink.write(s.data(), s.size()); };

@@ -83,27 +83,115 @@ std::string content_of(const json& c) {
   return out;
 }
 
+// A tool call's arguments: OpenAI sends them as a string of JSON text; an object is taken as well. The
+// template needs JSON it can parse, so malformed text is refused here rather than deep in the render.
+std::string call_arguments(const json& a) {
+  if (a.is_null()) return "{}";
+  if (a.is_object()) return a.dump(-1, ' ', false, json::error_handler_t::replace);
+  const std::string s = text(a, "messages.tool_calls.function.arguments");
+  if (s.find_first_not_of(" \t\r\n") == std::string::npos) return "{}";  // a call without arguments
+  if (!json::accept(s)) throw bad("messages", "a tool call's 'function.arguments' must be JSON text");
+  return s;
+}
+
+// An assistant turn's tool_calls: [{"id", "type": "function", "function": {"name", "arguments"}}].
+std::vector<dianoia::tool_call> parse_tool_calls(const json& v) {
+  std::vector<dianoia::tool_call> out;
+  if (v.is_null()) return out;
+  if (!v.is_array()) throw bad("messages", "'tool_calls' must be an array");
+  if (v.size() > 128) throw bad("messages", "at most 128 tool calls per message");
+  for (const auto& c : v) {
+    if (!c.is_object() || !c.contains("function") || !c["function"].is_object())
+      throw bad("messages", "each tool call needs a 'function' object");
+    if (c.contains("type") && c["type"] != "function") throw bad("messages", "a tool call's 'type' must be \"function\"");
+    const json& f = c["function"];
+    if (!f.contains("name")) throw bad("messages", "a tool call's function needs a 'name'");
+    dianoia::tool_call tc;
+    tc.name = text(f["name"], "messages.tool_calls.function.name");
+    if (tc.name.empty()) throw bad("messages", "a tool call's function name must not be empty");
+    tc.arguments = call_arguments(f.contains("arguments") ? f["arguments"] : json());
+    if (c.contains("id") && !c["id"].is_null()) tc.id = text(c["id"], "messages.tool_calls.id");
+    out.push_back(std::move(tc));
+  }
+  return out;
+}
+
+dianoia::chat_message parse_message(const json& m) {
+  if (!m.is_object() || !m.contains("role")) throw bad("messages", "each message needs a 'role'");
+  dianoia::chat_message out;
+  out.role = text(m["role"], "messages.role");
+  if (out.role == "developer") out.role = "system";  // OpenAI's newer name for the system role
+  const std::string& role = out.role;
+  if (role != "system" && role != "user" && role != "assistant" && role != "tool")
+    throw bad("messages", "unknown role '" + role + "' (system, developer, user, assistant, tool)");
+  for (const auto& [key, val] : m.items()) {
+    if (key == "role" || ((key == "name" || key == "tool_calls") && (val.is_null() || val == json::array()))) continue;
+    if (key == "content") out.content = content_of(val);
+    else if (key == "name") out.name = text(val, "messages.name");
+    else if (key == "reasoning_content" && !val.is_null()) out.reasoning_content = text(val, "messages.reasoning_content");
+    else if (key == "reasoning_content") continue;
+    else if (key == "tool_calls" && role == "assistant") out.tool_calls = parse_tool_calls(val);
+    else if (key == "tool_call_id" && role == "tool") out.tool_call_id = text(val, "messages.tool_call_id");
+    else if (key == "tool_calls" || key == "tool_call_id")
+      throw bad("messages", "'" + key + "' belongs on " + (key == "tool_calls" ? "an assistant" : "a tool") + " message");
+    else throw bad("messages", "unknown message field '" + key + "'");
+  }
+  // An assistant turn may be only tool calls (content null or absent); every other role says something.
+  if (role != "assistant" && (!m.contains("content") || m["content"].is_null()))
+    throw bad("messages", "a " + role + " message needs 'content'");
+  if (role == "tool" && !out.tool_call_id) throw bad("messages", "a tool message needs the 'tool_call_id' it answers");
+  return out;
+}
+
 void parse_messages(const json& v, gen_request& r, const serve_limits& lim) {
   if (!v.is_array() || v.empty()) throw bad("messages", "'messages' must be a non-empty array");
   if (v.size() > lim.max_messages)
     throw bad("messages", "at most " + std::to_string(lim.max_messages) + " messages per request");
   for (const auto& m : v) {
-    if (!m.is_object() || !m.contains("role")) throw bad("messages", "each message needs a 'role'");
-    std::string role = text(m["role"], "messages.role");
-    if (role == "developer") role = "system";  // OpenAI's newer name for the system role
-    if (role != "system" && role != "user" && role != "assistant" && role != "tool")
-      throw bad("messages", "unknown role '" + role + "' (system, developer, user, assistant, tool)");
-    for (const auto& [key, val] : m.items()) {
-      if (key == "role" || key == "content" || key == "name" || key == "reasoning_content" || key == "tool_call_id") continue;
-      if (key == "tool_calls" && (val.is_null() || (val.is_array() && val.empty()))) continue;
-      if (key == "tool_calls")
-        throw bad("messages", "assistant tool_calls are not supported: the library's chat-template call carries "
-                              "role and content only");
-      throw bad("messages", "unknown message field '" + key + "'");
-    }
-    if (!m.contains("content") && role != "assistant") throw bad("messages", "a " + role + " message needs 'content'");
-    r.messages.push_back({role, m.contains("content") ? content_of(m["content"]) : ""});
+    dianoia::chat_message msg = parse_message(m);
+    // OpenAI's tool messages carry only the call's id; templates that show the tool's name (Llama 3,
+    // Mistral) get it from the assistant turn that made the call.
+    if (msg.role == "tool" && !msg.name)
+      for (auto it = r.messages.rbegin(); it != r.messages.rend() && !msg.name; ++it)
+        for (const auto& c : it->tool_calls)
+          if (!c.id.empty() && c.id == *msg.tool_call_id) msg.name = c.name;
+    r.messages.push_back(std::move(msg));
   }
+}
+
+// `tools`: [{"type": "function", "function": {"name", "description"?, "parameters"?, "strict"?}}], kept
+// as given (compact) for the template, which renders each definition as its model was trained on.
+void parse_tools(const json& v, gen_request& r) {
+  if (v.is_null()) return;
+  if (!v.is_array()) throw bad("tools", "'tools' must be an array of tool definitions");
+  if (v.size() > 128) throw bad("tools", "at most 128 tools per request");
+  for (const auto& t : v) {
+    if (!t.is_object() || t.value("type", json()) != "function" || !t.contains("function") || !t["function"].is_object())
+      throw bad("tools", "each tool must be {\"type\": \"function\", \"function\": {\"name\": ...}}");
+    const json& f = t["function"];
+    const std::string name = f.contains("name") ? text(f["name"], "tools.function.name") : "";
+    if (name.empty() || name.size() > 64 ||
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != std::string::npos)
+      throw bad("tools", "a tool's function name must be 1..64 characters of a-z, A-Z, 0-9, '_', '-' or '.'");
+    if (f.contains("description") && !f["description"].is_string()) throw bad("tools", "a tool's 'description' must be a string");
+    if (f.contains("parameters") && !f["parameters"].is_object())
+      throw bad("tools", "a tool's 'parameters' must be a JSON Schema object");
+  }
+  r.tools_json = v.empty() ? "" : v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// "auto" (the model decides) and "none" (the model is shown no tools) are honoured. "required" and a
+// named function would need the answer forced to start with a call, which the library cannot prefill.
+void parse_tool_choice(const std::string& k, const json& v, gen_request& r) {
+  if (v.is_null() || v == "auto") return;
+  if (v == "none") {
+    r.tool_choice_none = true;
+    return;
+  }
+  if (v == "required" || v.is_object())
+    throw bad(k, "'" + k + "' can be \"auto\" or \"none\": this server cannot force a tool call (\"required\" or a "
+                 "named function); the model decides with \"auto\"");
+  throw bad(k, "'" + k + "' must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", ...}");
 }
 
 void parse_stop(const json& v, gen_request& r, const serve_limits& lim) {
@@ -206,13 +294,18 @@ bool parse_field(const std::string& k, const json& v, gen_request& r, const serv
     if (!v.is_null()) r.budget_given = true,
                       r.max_reasoning_tokens = static_cast<int32_t>(integer(v, "max_reasoning_tokens", -1, INT32_MAX));
   } else if (k == "logit_bias") parse_logit_bias(v, r);
-  else if (k == "tools" || k == "functions") {
+  else if ((k == "tools" || k == "tool_choice" || k == "parallel_tool_calls") && !chat) {
+    throw bad(k, "'" + k + "' works on chat completions only");
+  } else if (k == "tools") parse_tools(v, r);
+  else if (k == "tool_choice") parse_tool_choice(k, v, r);
+  else if (k == "parallel_tool_calls") {
+    if (!v.is_null()) r.parallel_tool_calls = boolean(v, "parallel_tool_calls");
+  } else if (k == "functions") {
     if (!v.is_null() && !(v.is_array() && v.empty()))
-      throw bad(k, "tools are not supported by this server yet: the library's chat-template call carries no tool "
-                   "definitions");
-  } else if (k == "tool_choice" || k == "function_call") {
+      throw bad(k, "the deprecated 'functions' is not supported: send the same definitions as 'tools'");
+  } else if (k == "function_call") {
     if (!v.is_null() && !(v.is_string() && (v == "none" || v == "auto")))
-      throw bad(k, "no tools are available, so '" + k + "' can only be \"none\" or \"auto\"");
+      throw bad(k, "the deprecated 'function_call' can only be \"none\" or \"auto\": use 'tools' and 'tool_choice'");
   } else if (k == "response_format") {
     if (!v.is_null() && !(v.is_object() && v.size() == 1 && v.contains("type") && v["type"] == "text"))
       throw bad(k, "only {\"type\": \"text\"} is supported (no constrained JSON output)");
@@ -222,7 +315,7 @@ bool parse_field(const std::string& k, const json& v, gen_request& r, const serv
     if (!v.is_null()) throw bad(k, "'suffix' (fill-in-the-middle) is not supported");
   } else if (k == "best_of" && !chat) {
     if (!v.is_null() && integer(v, "best_of", 1, 1) != 1) throw bad(k, "'best_of' must be 1");
-  } else if (k == "user" || k == "metadata" || k == "store" || k == "parallel_tool_calls" || k == "service_tier") {
+  } else if (k == "user" || k == "metadata" || k == "store" || k == "service_tier") {
     // Bookkeeping fields with no effect on generation here: accepted as OpenAI accepts them.
   } else {
     return false;
@@ -263,6 +356,8 @@ std::variant<gen_request, api_error> parse_request(endpoint kind, std::string_vi
     if (r.n > 1 && kind == endpoint::completion) return bad("n", "'n' > 1 works on chat completions only");
     // The samples API, which n > 1 runs on, reports no per-token logprobs.
     if (r.n > 1 && r.logprobs >= 0) return bad("logprobs", "'logprobs' is not available with 'n' > 1");
+    if (r.n > 1 && !r.tools_json.empty() && !r.tool_choice_none)
+      return bad("n", "'tools' are not available with 'n' > 1 (self-consistency samples vote on plain answers)");
   } catch (const api_error& e) {
     return e;
   } catch (const std::exception& e) {  // a json type error we did not foresee: still the caller's fault

@@ -49,10 +49,16 @@ struct gen_request {
   int32_t effort_budget = -1;         // reasoning_effort's budget, used when max_reasoning_tokens is absent
   bool budget_given = false;
   std::vector<dianoia_logit_bias> logit_bias;
+  // Tool calling (chat): the `tools` array as compact JSON ("" : none), rendered into the chat template
+  // unless tool_choice is "none"; parallel_tool_calls = false ends the answer after its first call.
+  std::string tools_json;
+  bool tool_choice_none = false;
+  bool parallel_tool_calls = true;
 };
 
 // Parses `body` for `kind`. Unknown fields, wrong types, out-of-range values, features this server does
-// not carry (tools, images) and bodies nested deeper than 64 levels are api_errors, never exceptions.
+// not carry (images, a forced tool_choice) and bodies nested deeper than 64 levels are api_errors,
+// never exceptions.
 std::variant<gen_request, api_error> parse_request(endpoint kind, std::string_view body, const serve_limits& lim);
 
 }  // namespace cli

@@ -90,6 +90,16 @@ def curl_checks(s, model_id):
     events = sse_events(text)
     check({c["index"] for e in events for c in e["choices"]} == {0, 1} and "answers" in events[-1]["vote"],
           "n = 2 streamed: deltas of both choices, then the vote")
+    # A tool round trip's history (a model without a tool syntax in its template, so nothing is parsed:
+    # the request side only; tests/serve/serve_tools_test.py runs the whole trip on a tool-trained model).
+    tool_turns = CHAT + [
+        {"role": "assistant", "content": None,
+         "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "add", "arguments": '{"a": 2, "b": 2}'}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "4"}]
+    tools = [{"type": "function", "function": {"name": "add", "parameters": {"type": "object"}}}]
+    code, text = curl(s.url + "/v1/chat/completions", {**body, "messages": tool_turns, "tools": tools, "max_tokens": 4})
+    check(code == 200 and json.loads(text)["usage"]["prompt_tokens"] > usage["prompt_tokens"],
+          "a history with tool_calls and a tool result is rendered")
     code, text = curl(s.url + "/v1/completions", {"prompt": "Once upon a time", "max_tokens": 8, "stop": ["\n"]})
     check(code == 200 and json.loads(text)["object"] == "text_completion", "POST /v1/completions")
 
@@ -98,7 +108,12 @@ def curl_checks(s, model_id):
            ({"messages": CHAT, "temperature": 7}, 400, "temperature", None),
            ({"messages": CHAT, "max_tokens": 10**9}, 400, "max_tokens", None),
            ({"messages": CHAT, "frobnicate": 1}, 400, "frobnicate", None),
-           ({"messages": CHAT, "tools": [{"type": "function", "function": {"name": "f"}}]}, 400, "tools", None),
+           ({"messages": CHAT, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required"},
+            400, "tool_choice", None),
+           ({"messages": CHAT, "tools": [{"function": {"name": "f"}}]}, 400, "tools", None),
+           ({"messages": [{"role": "tool", "content": "18"}]}, 400, "messages", None),
+           ({"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{x"}}]}]},
+            400, "messages", None),
            ({"messages": [{"role": "wizard", "content": "x"}]}, 400, "messages", None),
            ("[" * 5000, 400, None, None)]
     for body_, want, param, code_ in bad:
