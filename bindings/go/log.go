@@ -48,8 +48,12 @@ func SetLogger(minLevel LogLevel, fn func(level LogLevel, message string)) error
 		}
 		return err
 	}
-	logger.Store(&fn)
-	return call(func() C.dianoia_status { return C.dn_log_set(C.int32_t(minLevel), 1) })
+	prev := logger.Swap(&fn)
+	err := call(func() C.dianoia_status { return C.dn_log_set(C.int32_t(minLevel), 1) })
+	if err != nil {
+		logger.CompareAndSwap(&fn, prev) // refused (a bad level): the previous logger stays
+	}
+	return err
 }
 
 // VersionInfo is the loaded library's version as numbers (Version is the same as a string).

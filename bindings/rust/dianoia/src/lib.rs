@@ -147,8 +147,13 @@ unsafe extern "C" fn log_trampoline(level: i32, message: *const c_char, _user: *
 /// Routes the library's log messages at or above `min_level` to `f`, which may run on any thread, several
 /// at once (it must not call back into dianoia).
 pub fn set_logger(min_level: LogLevel, f: impl Fn(LogLevel, &str) + Send + Sync + 'static) -> Result<()> {
-    *LOGGER.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(f));
-    check(unsafe { sys::dianoia_log_set(Some(log_trampoline), ptr::null_mut(), min_level.raw()) })
+    let prev = LOGGER.lock().unwrap_or_else(|e| e.into_inner()).replace(Arc::new(f));
+    let st = check(unsafe { sys::dianoia_log_set(Some(log_trampoline), ptr::null_mut(), min_level.raw()) });
+    if st.is_err() {
+        // Refused: the previous logger stays.
+        *LOGGER.lock().unwrap_or_else(|e| e.into_inner()) = prev;
+    }
+    st
 }
 
 /// Back to the library's default: messages at or above `min_level` on stderr.
