@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Tests the language bindings against a built library: Python (pytest), Go (go vet + go test) and Rust
-# (cargo clippy + cargo test), each skipped with a message when its toolchain is missing.
+# Tests the language bindings against a built library: that together they cover every C function
+# (scripts/check-binding-coverage.sh), then Python (pytest), Go (go vet + go test) and Rust (cargo clippy +
+# cargo test), each skipped with a message when its toolchain is missing.
 #   bash scripts/test-bindings.sh [BUILD_DIR]      (default: build, the release preset's)
 # The library is found through DIANOIA_LIBRARY (Python), a dianoia.pc for the build tree on
 # PKG_CONFIG_PATH (Go, Rust). Exit status: non-zero if any binding's tests failed.
@@ -43,6 +44,9 @@ example() {  # name command...
     return 1
   fi
 }
+
+echo "=== bindings: coverage of the C ABI"
+bash "$repo/scripts/check-binding-coverage.sh" || failed+=(coverage)
 
 echo "=== bindings: python"
 if python3 -c "import pytest" 2>/dev/null; then

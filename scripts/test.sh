@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds and tests dianoia twice, as CI does:
+# Builds and tests dianoia three times, as CI does:
 #   1. Release                      in build/       (cmake --preset release)
 #   2. ASan + UBSan, RelWithDebInfo in build-asan/  (cmake --preset asan)
+#   3. ThreadSanitizer              in build-tsan/  (cmake --preset tsan: the threads test only,
+#                                                    tests/tsan/README.md)
 # Each: configure, build with 2 jobs, ctest --output-on-failure. The settings live in CMakePresets.json.
 # A test failure in the first run does not stop the second; the exit status is non-zero if anything
 # failed. Options (environment):
-#   DIANOIA_TEST_PRESETS="release asan"   which runs to do, in order
+#   DIANOIA_TEST_PRESETS="release asan tsan"  which runs to do, in order
 #   DIANOIA_CTEST_ARGS="..."              extra ctest arguments for every run (e.g. "-R gguf")
 #   DIANOIA_TEST_BINDINGS=1               then the Python/Go/Rust bindings' tests on build/ (0: skip)
 #   DIANOIA_FUZZ_SECONDS=30               then scripts/fuzz.sh: each fuzz target for this long (0: skip;
@@ -15,7 +17,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-presets=${DIANOIA_TEST_PRESETS:-release asan}
+presets=${DIANOIA_TEST_PRESETS:-release asan tsan}
 # shellcheck disable=SC2206 # word splitting intended
 ctest_args=(${DIANOIA_CTEST_ARGS:-})
 failed=()

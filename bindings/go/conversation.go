@@ -10,6 +10,9 @@ static dianoia_status dn_send(dianoia_conversation* c, const char* text, size_t 
                               uintptr_t h) {
   return dianoia_conversation_send(c, text, len, p, (dianoia_event_fn)dianoiaGoEvent, (void*)h);
 }
+static dianoia_status dn_reply(dianoia_conversation* c, const dianoia_generate_params* p, uintptr_t h) {
+  return dianoia_conversation_reply(c, p, (dianoia_event_fn)dianoiaGoEvent, (void*)h);
+}
 */
 import "C"
 
@@ -70,6 +73,33 @@ func (c *Conversation) Send(ctx context.Context, text string, opt GenerateOption
 	return c.session.generate(ctx, fn, func(user C.uintptr_t) C.dianoia_status {
 		return C.dn_send(c.h, ct, C.size_t(len(text)), p, user)
 	})
+}
+
+// AddToolResult appends a tool's result for the call toolCallID (a ToolCall event's ID; "" leaves it
+// out) of tool name ("" leaves it out).
+func (c *Conversation) AddToolResult(content, toolCallID, name string) error {
+	var cs cStrings
+	defer cs.free()
+	opt := func(s string) *C.char {
+		if s == "" {
+			return nil
+		}
+		return cs.str(s)
+	}
+	cc, id, n := cs.str(content), opt(toolCallID), opt(name)
+	return call(func() C.dianoia_status { return C.dianoia_conversation_add_tool_result(c.h, id, n, cc) })
+}
+
+// Reply generates the assistant's next turn for the messages as they stand (e.g. after tool results)
+// and appends it, streaming events to fn. On error the conversation is unchanged.
+func (c *Conversation) Reply(ctx context.Context, opt GenerateOptions, fn func(Event) bool) (Done, error) {
+	var cs cStrings
+	defer cs.free()
+	p, err := opt.c(&cs)
+	if err != nil {
+		return Done{}, err
+	}
+	return c.session.generate(ctx, fn, func(user C.uintptr_t) C.dianoia_status { return C.dn_reply(c.h, p, user) })
 }
 
 // Messages are the conversation so far (further keys such as tool calls in Extra).

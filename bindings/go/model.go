@@ -74,6 +74,23 @@ func (m *Model) Info() (Info, error) {
 		bool(i.has_chat_template), int32(i.bos_token), int32(i.eos_token)}, nil
 }
 
+// ApplyGenerationDefaults overwrites the sampling fields of opt (Temperature, TopP, TopK, MinP) with the
+// defaults the model ships in generation_config.json, where it has them (a GGUF has none: opt is
+// unchanged).
+func (m *Model) ApplyGenerationDefaults(opt *GenerateOptions) error {
+	var cs cStrings
+	defer cs.free()
+	p, err := opt.c(&cs)
+	if err != nil {
+		return err
+	}
+	if err := call(func() C.dianoia_status { return C.dianoia_model_apply_generation_defaults(m.h, p) }); err != nil {
+		return err
+	}
+	opt.Temperature, opt.TopP, opt.TopK, opt.MinP = float32(p.temperature), float32(p.top_p), int32(p.top_k), float32(p.min_p)
+	return nil
+}
+
 // fill runs a size-query call twice when the first buffer was too small.
 func fill[T any](guess int, f func(buf *T, capacity C.size_t, need *C.size_t) C.dianoia_status) ([]T, error) {
 	var zero T

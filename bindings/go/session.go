@@ -12,6 +12,10 @@ static dianoia_status dn_chat(dianoia_session* s, const dianoia_chat_message* m,
                               const dianoia_generate_params* p, uintptr_t h) {
   return dianoia_session_chat(s, m, n, p, (dianoia_event_fn)dianoiaGoEvent, (void*)h);
 }
+static dianoia_status dn_complete_tokens(dianoia_session* s, const int32_t* ids, size_t n,
+                                         const dianoia_generate_params* p, uintptr_t h) {
+  return dianoia_session_complete_tokens(s, ids, n, p, (dianoia_event_fn)dianoiaGoEvent, (void*)h);
+}
 static dianoia_status dn_complete(dianoia_session* s, const char* text, size_t len, const dianoia_generate_params* p,
                                   uintptr_t h) {
   return dianoia_session_complete(s, text, len, p, (dianoia_event_fn)dianoiaGoEvent, (void*)h);
@@ -151,6 +155,7 @@ const (
 	EventDone      = int32(C.DIANOIA_EVENT_DONE)
 	EventToken     = int32(C.DIANOIA_EVENT_TOKEN)
 	EventVote      = int32(C.DIANOIA_EVENT_VOTE)
+	EventToolCall  = int32(C.DIANOIA_EVENT_TOOL_CALL)
 )
 
 // Stop reasons (Done.StopReason).
@@ -175,11 +180,28 @@ type Done struct {
 // Event is one event of a generation, copied out of the callback. Type is one of Event*; a newer
 // library may send types this package does not know (skip them).
 type Event struct {
-	Type   int32
-	Text   string // Reasoning / Content: text; Token: the token's raw bytes
-	Sample uint32
-	Token  int32 // Token events
-	Done   *Done // Done events
+	Type     int32
+	Text     string // Reasoning / Content: text; Token: the token's raw bytes
+	Sample   uint32
+	Token    int32     // Token events
+	Done     *Done     // Done events
+	Vote     *Vote     // Vote events (samples)
+	ToolCall *ToolCall // ToolCall events (with GenerateOptions tools): ID, Name, Arguments
+}
+
+// VoteEntry is one answer of a self-consistency vote.
+type VoteEntry struct {
+	Answer      string
+	Count       uint32
+	FirstSample uint32 // the first sample that gave this answer
+}
+
+// Vote is the vote over the samples' answers: entries by count, descending (ties: the earlier answer
+// first).
+type Vote struct {
+	Entries   []VoteEntry
+	Abstained uint32 // samples without an extractable answer
+	Tie       bool   // the top count is shared; the winner (Entries[0]) is the earlier answer
 }
 
 type stream struct {
@@ -202,6 +224,20 @@ func dianoiaGoEvent(ev *C.dianoia_event, user unsafe.Pointer) C._Bool {
 			d.StopString = C.GoStringN(ev.stop_string, C.int(ev.stop_string_len))
 		}
 		e.Done = d
+	}
+	switch e.Type {
+	case EventVote:
+		v := &Vote{Abstained: uint32(ev.abstained), Tie: bool(ev.tie)}
+		if ev.votes != nil {
+			for _, ve := range unsafe.Slice(ev.votes, int(ev.n_votes)) {
+				v.Entries = append(v.Entries, VoteEntry{Answer: goText(ve.answer, ve.answer_len),
+					Count: uint32(ve.count), FirstSample: uint32(ve.first_sample)})
+			}
+		}
+		e.Vote = v
+	case EventToolCall:
+		e.ToolCall = &ToolCall{ID: goText(ev.tool_call_id, ev.tool_call_id_len), Name: goText(ev.tool_name, ev.tool_name_len),
+			Arguments: json.RawMessage(goText(ev.tool_arguments, ev.tool_arguments_len))}
 	}
 	return C._Bool(st.fn(e))
 }
@@ -322,6 +358,48 @@ func (s *Session) Complete(ctx context.Context, prompt string, opt GenerateOptio
 	return s.generate(ctx, fn, func(user C.uintptr_t) C.dianoia_status {
 		return C.dn_complete(s.h, cp, C.size_t(len(prompt)), p, user)
 	})
+}
+
+// CompleteTokens continues from token ids (nothing added: no BOS, no template), streaming events to fn.
+func (s *Session) CompleteTokens(ctx context.Context, ids []int32, opt GenerateOptions, fn func(Event) bool) (Done, error) {
+	var cs cStrings
+	defer cs.free()
+	p, err := opt.c(&cs)
+	if err != nil {
+		return Done{}, err
+	}
+	arr := cIDs(&cs, ids)
+	return s.generate(ctx, fn, func(user C.uintptr_t) C.dianoia_status {
+		return C.dn_complete_tokens(s.h, arr, C.size_t(len(ids)), p, user)
+	})
+}
+
+func cIDs(cs *cStrings, ids []int32) *C.int32_t {
+	arr := (*C.int32_t)(cs.alloc(4 * len(ids)))
+	dst := unsafe.Slice(arr, len(ids))
+	for i, v := range ids {
+		dst[i] = C.int32_t(v)
+	}
+	return arr
+}
+
+// Save writes the session's context (token ids and KV cache) to a file, atomically.
+func (s *Session) Save(path string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	return call(func() C.dianoia_status { return C.dianoia_session_save(s.h, cp) })
+}
+
+// Load restores a context saved by Save from a session of the same model and KV type: a generation whose
+// prompt extends the saved tokens continues where it stood. On error the session is left empty.
+func (s *Session) Load(path string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	return call(func() C.dianoia_status { return C.dianoia_session_load(s.h, cp) })
 }
 
 // Tokens are the prompt and generated ids of the last generation.

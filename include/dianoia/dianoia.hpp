@@ -460,6 +460,195 @@ class detokenizer {
   detail::handle<dianoia_detokenizer, dianoia_detokenizer_free> h_;
 };
 
+// A sampler stage implemented in C++ (see dianoia_sampler): derive, override apply() (and accept() /
+// reset() if the stage keeps state), and add it with generate_params::add_sampler. Its methods run on
+// the generating thread. Not copyable: the C table it hands the library points at this object.
+class host_sampler {
+ public:
+  // The candidates as the chain left them. apply() may permute them, lower size (not to 0), change
+  // logit and p, and set selected to an index < size to choose that token (required when picks).
+  struct candidates {
+    dianoia_candidate* data;
+    size_t size;
+    int64_t selected;
+    dianoia_candidate& operator[](size_t i) noexcept { return data[i]; }
+    dianoia_candidate* begin() noexcept { return data; }
+    dianoia_candidate* end() noexcept { return data + size; }
+  };
+
+  explicit host_sampler(std::string name, bool picks = false) : name_(std::move(name)) {
+    table_.struct_size = sizeof table_;
+    table_.name = name_.c_str();
+    table_.user_data = this;
+    table_.picks = picks;
+    // An exception never crosses the C boundary: apply() fails the generation (dianoia::error with
+    // DIANOIA_ERR_INVALID_ARGUMENT naming this stage) and the exception is kept in error().
+    table_.apply = [](void* u, dianoia_candidate* c, size_t* n, int64_t* selected) -> int {
+      auto* self = static_cast<host_sampler*>(u);
+      try {
+        candidates cs{c, *n, *selected};
+        self->apply(cs);
+        *n = cs.size;
+        *selected = cs.selected;
+        return 0;
+      } catch (...) {
+        self->error_ = std::current_exception();
+        return 1;
+      }
+    };
+    table_.accept = [](void* u, int32_t token) {
+      auto* self = static_cast<host_sampler*>(u);
+      try {
+        self->accept(token);
+      } catch (...) {
+        self->error_ = std::current_exception();
+      }
+    };
+    table_.reset = [](void* u) {
+      auto* self = static_cast<host_sampler*>(u);
+      try {
+        self->reset();
+      } catch (...) {
+        self->error_ = std::current_exception();
+      }
+    };
+  }
+  host_sampler(const host_sampler&) = delete;
+  host_sampler& operator=(const host_sampler&) = delete;
+  virtual ~host_sampler() = default;
+
+  virtual void apply(candidates& c) = 0;
+  virtual void accept(int32_t /*token*/) {}  // the token finally chosen
+  virtual void reset() {}                    // a new generation starts
+
+  const dianoia_sampler* table() const noexcept { return &table_; }
+  const std::string& name() const noexcept { return name_; }
+  // The last exception thrown by apply(), accept() or reset() (null if none).
+  std::exception_ptr error() const noexcept { return error_; }
+
+ private:
+  std::string name_;
+  dianoia_sampler table_{};
+  std::exception_ptr error_;
+};
+
+// dianoia_generate_params that owns every string and array it points to, so it can be built from
+// temporaries, copied, moved and kept: each copy points into its own storage. Set the numeric fields
+// through -> (params->temperature = 0); set the pointer fields through the functions below (a pointer
+// field set through -> is the caller's to keep valid, and left alone). Converts to
+// const dianoia_generate_params&, so it goes wherever the C struct does.
+class generate_params {
+ public:
+  generate_params() : c_(dianoia_generate_default_params()) {}
+  generate_params(const generate_params& o) : c_(o.c_), owned_(o.owned_) { relink(); }
+  generate_params(generate_params&& o) noexcept : c_(o.c_), owned_(std::move(o.owned_)) {
+    relink();
+    o.relink();
+  }
+  generate_params& operator=(const generate_params& o) {
+    if (this != &o) {
+      c_ = o.c_;
+      owned_ = o.owned_;
+      relink();
+    }
+    return *this;
+  }
+  generate_params& operator=(generate_params&& o) noexcept {
+    if (this != &o) {
+      c_ = o.c_;
+      owned_ = std::move(o.owned_);
+      relink();
+      o.relink();
+    }
+    return *this;
+  }
+
+  dianoia_generate_params* operator->() noexcept { return &c_; }
+  const dianoia_generate_params* operator->() const noexcept { return &c_; }
+  const dianoia_generate_params& get() const noexcept { return c_; }
+  operator const dianoia_generate_params&() const noexcept { return c_; }
+
+  generate_params& stop(std::vector<std::string> strings) { return set(owned_.stop, std::move(strings)); }
+  generate_params& continue_text(std::string s) { return set(owned_.continue_text, std::move(s)); }
+  generate_params& wrap_up_text(std::string s) { return set(owned_.wrap_up_text, std::move(s)); }
+  generate_params& tags(std::string open, std::string close) {
+    owned_.open_tag = std::move(open);
+    return set(owned_.close_tag, std::move(close));
+  }
+  generate_params& sampler_order(std::string s) { return set(owned_.sampler_order, std::move(s)); }
+  generate_params& chat_template_kwargs(std::string json) { return set(owned_.kwargs, std::move(json)); }
+  generate_params& tools(std::string json) { return set(owned_.tools, std::move(json)); }
+  generate_params& dry_sequence_breakers(std::vector<std::string> s) { return set(owned_.breakers, std::move(s)); }
+  generate_params& logit_bias(std::vector<dianoia_logit_bias> b) { return set(owned_.bias, std::move(b)); }
+  // Appends a host stage (custom_samplers), kept alive by these params and their copies. A stage is
+  // called by one generation at a time: copies used on several threads at once need stages of their own.
+  generate_params& add_sampler(std::shared_ptr<host_sampler> s) {
+    if (!s) throw error(DIANOIA_ERR_INVALID_ARGUMENT, "generate_params::add_sampler: null sampler");
+    if (!owned_.samplers) owned_.samplers.emplace();
+    owned_.samplers->push_back(std::move(s));
+    relink();
+    return *this;
+  }
+
+ private:
+  struct storage {
+    std::optional<std::string> continue_text, wrap_up_text, open_tag, close_tag, sampler_order, kwargs, tools;
+    std::optional<std::vector<std::string>> stop, breakers;
+    std::optional<std::vector<dianoia_logit_bias>> bias;
+    std::optional<std::vector<std::shared_ptr<host_sampler>>> samplers;
+    // Derived from the above by relink().
+    std::vector<const char*> stop_ptrs, breaker_ptrs;
+    std::vector<const dianoia_sampler*> sampler_ptrs;
+  };
+  template <class T>
+  generate_params& set(std::optional<T>& field, T v) {
+    field = std::move(v);
+    relink();
+    return *this;
+  }
+  static void ptrs(const std::vector<std::string>& from, std::vector<const char*>& to) {
+    to.clear();
+    for (const auto& s : from) to.push_back(s.c_str());
+  }
+  // Points the C struct's owned fields into this object's storage (after any change, copy or move).
+  void relink() {
+    auto& o = owned_;
+    auto str = [](const std::optional<std::string>& v, const char*& field) {
+      if (v) field = v->c_str();
+    };
+    str(o.continue_text, c_.continue_text);
+    str(o.wrap_up_text, c_.wrap_up_text);
+    str(o.open_tag, c_.open_tag);
+    str(o.close_tag, c_.close_tag);
+    str(o.sampler_order, c_.sampler_order);
+    str(o.kwargs, c_.chat_template_kwargs);
+    str(o.tools, c_.tools);
+    if (o.stop) {
+      ptrs(*o.stop, o.stop_ptrs);
+      c_.stop = o.stop_ptrs.empty() ? nullptr : o.stop_ptrs.data();
+      c_.n_stop = o.stop_ptrs.size();
+    }
+    if (o.breakers) {
+      ptrs(*o.breakers, o.breaker_ptrs);
+      c_.dry_sequence_breakers = o.breaker_ptrs.data();
+      c_.n_dry_sequence_breakers = o.breaker_ptrs.size();
+    }
+    if (o.bias) {
+      c_.logit_bias = o.bias->empty() ? nullptr : o.bias->data();
+      c_.n_logit_bias = o.bias->size();
+    }
+    if (o.samplers) {
+      o.sampler_ptrs.clear();
+      for (const auto& s : *o.samplers) o.sampler_ptrs.push_back(s->table());
+      c_.custom_samplers = o.sampler_ptrs.empty() ? nullptr : o.sampler_ptrs.data();
+      c_.n_custom_samplers = o.sampler_ptrs.size();
+    }
+  }
+
+  dianoia_generate_params c_;
+  storage owned_;
+};
+
 // Routes the library's log messages to fn (nullptr: stderr again). fn must stay valid until replaced.
 inline void set_log(dianoia_log_fn fn, void* user_data = nullptr, dianoia_log_level min_level = DIANOIA_LOG_WARN) {
   detail::check(dianoia_log_set(fn, user_data, min_level));

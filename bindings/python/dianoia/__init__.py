@@ -23,6 +23,7 @@ __all__ = [
     "Model", "Session", "Conversation", "Detokenizer", "ModelInfo", "apply_chat_template", "Event", "Reasoning", "Content", "Token",
     "Done", "Vote", "VoteEntry", "DianoiaError", "InvalidArgumentError", "ModelIOError", "FormatError",
     "UnsupportedError", "OutOfMemoryError", "ContextFullError", "CancelledError", "InternalError", "version",
+    "version_info",
     "system_info", "set_log",
 ]
 
@@ -33,6 +34,12 @@ _log_keep: list[object] = []
 def version() -> str:
     """The loaded library's version, e.g. "1.0.0"."""
     return _ffi.lib.dianoia_version_string().decode()
+
+
+def version_info() -> tuple[int, int, int]:
+    """The loaded library's version as (major, minor, patch)."""
+    v = _ffi.lib.dianoia_version()
+    return v // 10000, v // 100 % 100, v % 100
 
 
 def system_info() -> str:

@@ -231,6 +231,8 @@ _SIGNATURES = {
     "dianoia_conversation_send": (c_status, [_P, C.c_char_p, c_size, C.POINTER(GenerateParams), EVENT_FN, _P]),
     "dianoia_conversation_message_count": (c_status, [_P, C.POINTER(c_size)]),
     "dianoia_conversation_get_message": (c_status, [_P, c_size, C.c_int32, C.c_char_p, c_size, C.POINTER(c_size)]),
+    "dianoia_conversation_add_tool_result": (c_status, [_P, c_str, c_str, c_str]),
+    "dianoia_conversation_reply": (c_status, [_P, C.POINTER(GenerateParams), EVENT_FN, _P]),
     "dianoia_conversation_save": (c_status, [_P, c_str]),
     "dianoia_conversation_load": (c_status, [_P, c_str]),
 }

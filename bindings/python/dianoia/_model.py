@@ -374,6 +374,18 @@ class Conversation(_Handle):
         return self.session._stream(lambda fn: lib.dianoia_conversation_send(self.handle, b, len(b), opt.ref(), fn,
                                                                              None))
 
+    def add_tool_result(self, content: str, tool_call_id: str | None = None, name: str | None = None) -> None:
+        """Appends a tool's result for the call tool_call_id (the id of a ToolCall event) of tool name."""
+        enc = (lambda v: None if v is None else v.encode("utf-8"))
+        check(lib.dianoia_conversation_add_tool_result(self.handle, enc(tool_call_id), enc(name), enc(content)))
+
+    def reply(self, **options: Any) -> Iterator[Event]:
+        """The assistant's next turn for the messages as they stand (e.g. after tool results), appended;
+        options as send()."""
+        kw = options.pop("chat_template_kwargs", None)
+        opt = GenerateOptions(chat_template_kwargs=kw, **options)
+        return self.session._stream(lambda fn: lib.dianoia_conversation_reply(self.handle, opt.ref(), fn, None))
+
     @property
     def messages(self) -> list[dict[str, Any]]:
         import json

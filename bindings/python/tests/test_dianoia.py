@@ -22,6 +22,7 @@ def done_of(events) -> dianoia.Done:
 
 
 def test_version_and_info(stories_path):
+    assert ".".join(map(str, dianoia.version_info())) == dianoia.version()
     assert dianoia.version().startswith("1.")
     with dianoia.Model(stories_path) as m:
         info = m.info
@@ -183,6 +184,12 @@ def test_conversation_keeps_messages(smol_path):
         assert msgs[2]["content"] == text_of(a, dianoia.Content)
         c.add({"role": "tool", "content": "18 C", "tool_call_id": "c1", "name": "weather"})
         assert c.messages[-1] == {"role": "tool", "content": "18 C", "tool_call_id": "c1", "name": "weather"}
+        c.add_tool_result("20 C", tool_call_id="c2", name="weather")
+        assert c.messages[-1] == {"role": "tool", "content": "20 C", "tool_call_id": "c2", "name": "weather"}
+        r = list(c.reply(max_tokens=6, temperature=0))
+        assert done_of(r).content_tokens > 0
+        assert c.messages[-1]["role"] == "assistant"
+        assert c.messages[-1]["content"] == text_of(r, dianoia.Content)
 
 
 def test_sessions_in_threads_match_sequential_runs(stories_path):

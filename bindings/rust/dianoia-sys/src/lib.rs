@@ -37,6 +37,7 @@ pub const DIANOIA_EVENT_CONTENT: i32 = 2;
 pub const DIANOIA_EVENT_DONE: i32 = 3;
 pub const DIANOIA_EVENT_TOKEN: i32 = 4;
 pub const DIANOIA_EVENT_VOTE: i32 = 5;
+pub const DIANOIA_EVENT_TOOL_CALL: i32 = 6;
 
 pub const DIANOIA_STOP_NONE: i32 = 0;
 pub const DIANOIA_STOP_EOS: i32 = 1;
@@ -264,6 +265,13 @@ pub struct dianoia_event {
     pub n_votes: usize,
     pub abstained: u32,
     pub tie: bool,
+    /* TOOL_CALL (read only when struct_size covers them) */
+    pub tool_call_id: *const c_char,
+    pub tool_call_id_len: usize,
+    pub tool_name: *const c_char,
+    pub tool_name_len: usize,
+    pub tool_arguments: *const c_char,
+    pub tool_arguments_len: usize,
 }
 
 extern "C" {
@@ -331,6 +339,10 @@ extern "C" {
         -> dianoia_status;
     pub fn dianoia_conversation_get_message(conversation: *const dianoia_conversation, index: usize, part: i32,
         out: *mut c_char, capacity: usize, n_bytes: *mut usize) -> dianoia_status;
+    pub fn dianoia_conversation_add_tool_result(conversation: *mut dianoia_conversation, tool_call_id: *const c_char,
+        name: *const c_char, content: *const c_char) -> dianoia_status;
+    pub fn dianoia_conversation_reply(conversation: *mut dianoia_conversation, params: *const dianoia_generate_params,
+        on_event: dianoia_event_fn, user_data: *mut c_void) -> dianoia_status;
     pub fn dianoia_conversation_save(conversation: *mut dianoia_conversation, path: *const c_char) -> dianoia_status;
     pub fn dianoia_conversation_load(conversation: *mut dianoia_conversation, path: *const c_char) -> dianoia_status;
 }

@@ -23,6 +23,7 @@ use std::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::ptr;
+use std::sync::{Arc, Mutex};
 
 /// A failed call: the status code and the library's message (dianoia_last_error).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +85,82 @@ fn fill<T: Copy + Default>(guess: usize, mut f: impl FnMut(*mut T, usize, &mut u
 pub fn version() -> String {
     // SAFETY: static string.
     unsafe { CStr::from_ptr(sys::dianoia_version_string()) }.to_string_lossy().into_owned()
+}
+
+/// The loaded library's version as (major, minor, patch).
+pub fn version_info() -> (u32, u32, u32) {
+    let v = unsafe { sys::dianoia_version() };
+    (v / 10000, v / 100 % 100, v % 100)
+}
+
+/// What this process runs on: the CPU's instruction-set level and the kernels chosen under it.
+pub fn system_info() -> String {
+    // SAFETY: static string.
+    unsafe { CStr::from_ptr(sys::dianoia_system_info()) }.to_string_lossy().into_owned()
+}
+
+/// Log levels (dianoia_log_set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+    /// As a threshold: nothing.
+    None,
+}
+
+impl LogLevel {
+    fn raw(self) -> i32 {
+        match self {
+            LogLevel::Debug => sys::DIANOIA_LOG_DEBUG,
+            LogLevel::Info => sys::DIANOIA_LOG_INFO,
+            LogLevel::Warn => sys::DIANOIA_LOG_WARN,
+            LogLevel::Error => sys::DIANOIA_LOG_ERROR,
+            LogLevel::None => sys::DIANOIA_LOG_NONE,
+        }
+    }
+    fn from_raw(v: i32) -> LogLevel {
+        match v {
+            sys::DIANOIA_LOG_DEBUG => LogLevel::Debug,
+            sys::DIANOIA_LOG_INFO => LogLevel::Info,
+            sys::DIANOIA_LOG_WARN => LogLevel::Warn,
+            _ => LogLevel::Error,
+        }
+    }
+}
+
+type Logger = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
+// The one process-wide logger (the C ABI has one). Cloned out of the lock before the call, so a logger
+// that logs from several threads at once does not serialize them, and replacing it never waits for one.
+static LOGGER: Mutex<Option<Logger>> = Mutex::new(None);
+
+unsafe extern "C" fn log_trampoline(level: i32, message: *const c_char, _user: *mut c_void) {
+    let logger = LOGGER.lock().ok().and_then(|g| g.clone());
+    if let (Some(f), false) = (logger, message.is_null()) {
+        let text = CStr::from_ptr(message).to_string_lossy();
+        // A panic must not unwind into C: a logger that panics loses that message.
+        let _ = catch_unwind(AssertUnwindSafe(|| f(LogLevel::from_raw(level), &text)));
+    }
+}
+
+/// Routes the library's log messages at or above `min_level` to `f`, which may run on any thread, several
+/// at once (it must not call back into dianoia).
+pub fn set_logger(min_level: LogLevel, f: impl Fn(LogLevel, &str) + Send + Sync + 'static) -> Result<()> {
+    let prev = LOGGER.lock().unwrap_or_else(|e| e.into_inner()).replace(Arc::new(f));
+    let st = check(unsafe { sys::dianoia_log_set(Some(log_trampoline), ptr::null_mut(), min_level.raw()) });
+    if st.is_err() {
+        // Refused: the previous logger stays.
+        *LOGGER.lock().unwrap_or_else(|e| e.into_inner()) = prev;
+    }
+    st
+}
+
+/// Back to the library's default: messages at or above `min_level` on stderr.
+pub fn reset_logger(min_level: LogLevel) -> Result<()> {
+    let st = check(unsafe { sys::dianoia_log_set(None, ptr::null_mut(), min_level.raw()) });
+    *LOGGER.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    st
 }
 
 /// A loaded model. Immutable: `Send + Sync`, as the C ABI documents.
@@ -170,6 +247,18 @@ impl Model {
     pub fn apply_chat_template(&self, messages: &[Message], template: Option<&str>, add_generation_prompt: bool,
                                template_vars: Option<&str>) -> Result<String> {
         render(self.h, messages, template, add_generation_prompt, template_vars)
+    }
+
+    /// Overwrites the sampling fields of `opts` (temperature, top_p, top_k, min_p) with the defaults the
+    /// model ships in generation_config.json, where it has them (a GGUF has none: `opts` is unchanged).
+    pub fn apply_generation_defaults(&self, opts: &mut GenerateOptions) -> Result<()> {
+        let mut c = opts.c()?;
+        check(unsafe { sys::dianoia_model_apply_generation_defaults(self.h, &mut c.p) })?;
+        opts.temperature = c.p.temperature;
+        opts.top_p = c.p.top_p;
+        opts.top_k = c.p.top_k;
+        opts.min_p = c.p.min_p;
+        Ok(())
     }
 
     /// A session (KV cache and decode loop) on this model.
@@ -436,8 +525,31 @@ pub enum Event<'a> {
     Content { text: &'a str, sample: u32 },
     Token { id: i32, piece: &'a [u8], logprob: f32, sample: u32 },
     Done(Done),
-    /// Self-consistency votes and event types this crate does not decode.
+    /// Self-consistency: after every sample's Done, the vote.
+    Vote(Vote),
+    /// A tool call in the answer (with `GenerateOptions::tools`).
+    ToolCall { id: &'a str, name: &'a str, arguments: &'a str, sample: u32 },
+    /// Event types this crate does not decode (a newer library).
     Other(i32),
+}
+
+/// One answer of a self-consistency vote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteEntry {
+    pub answer: String,
+    pub count: u32,
+    /// The first sample that gave this answer.
+    pub first_sample: u32,
+}
+
+/// The vote over the samples' answers: entries by count, descending (ties: the earlier answer first).
+#[derive(Debug, Clone, Default)]
+pub struct Vote {
+    pub entries: Vec<VoteEntry>,
+    /// Samples without an extractable answer.
+    pub abstained: u32,
+    /// The top count is shared; the winner (entries[0]) is the earlier answer.
+    pub tie: bool,
 }
 
 /// A session on a model: `Send`, not `Sync` (one thread at a time); cancel through a [`Canceller`].
@@ -477,7 +589,44 @@ impl Canceller<'_> {
 struct CallbackState<'f> {
     f: &'f mut dyn FnMut(&Event) -> bool,
     done: Option<Done>,
+    vote: Option<Vote>,
     panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// A sample's answer from its content (None: the sample abstains), for [`Session::chat_samples`].
+pub type Extract = dyn FnMut(&str) -> Option<String>;
+
+struct ExtractState<'f> {
+    f: &'f mut Extract,
+    answer: String, // what the last call returned: the library reads it until the next call
+    panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+unsafe extern "C" fn extract_trampoline(content: *const c_char, content_len: usize, answer: *mut *const c_char,
+                                        answer_len: *mut usize, user: *mut c_void) -> bool {
+    let st = &mut *(user as *mut ExtractState);
+    if st.panic.is_some() {
+        return false;
+    }
+    let bytes = if content.is_null() || content_len == 0 { &[][..] } else { std::slice::from_raw_parts(content.cast::<u8>(), content_len) };
+    let text = String::from_utf8_lossy(bytes);
+    match catch_unwind(AssertUnwindSafe(|| (st.f)(&text))) {
+        Ok(Some(a)) => {
+            st.answer = a;
+            *answer = st.answer.as_ptr().cast();
+            *answer_len = st.answer.len();
+            true
+        }
+        Ok(None) => false,
+        Err(p) => {
+            st.panic = Some(p);
+            false
+        }
+    }
+}
+
+fn path_cstring(path: &Path) -> Result<CString> {
+    cstring(path.to_str().ok_or_else(|| Error::invalid("the path is not UTF-8"))?)
 }
 
 unsafe extern "C" fn trampoline(ev: *const sys::dianoia_event, user: *mut c_void) -> bool {
@@ -507,6 +656,34 @@ unsafe extern "C" fn trampoline(ev: *const sys::dianoia_event, user: *mut c_void
             st.done = Some(d.clone());
             Event::Done(d)
         }
+        sys::DIANOIA_EVENT_VOTE => {
+            let entries = if ev.votes.is_null() { &[][..] } else { std::slice::from_raw_parts(ev.votes, ev.n_votes) };
+            let v = Vote {
+                entries: entries
+                    .iter()
+                    .map(|e| VoteEntry {
+                        answer: String::from_utf8_lossy(bytes(e.answer, e.answer_len)).into_owned(),
+                        count: e.count,
+                        first_sample: e.first_sample,
+                    })
+                    .collect(),
+                abstained: ev.abstained,
+                tie: ev.tie,
+            };
+            st.vote = Some(v.clone());
+            Event::Vote(v)
+        }
+        sys::DIANOIA_EVENT_TOOL_CALL
+            if ev.struct_size >= std::mem::offset_of!(sys::dianoia_event, tool_arguments_len) + std::mem::size_of::<usize>() =>
+        {
+            let s = |p, n| std::str::from_utf8(bytes(p, n)).unwrap_or("");
+            Event::ToolCall {
+                id: s(ev.tool_call_id, ev.tool_call_id_len),
+                name: s(ev.tool_name, ev.tool_name_len),
+                arguments: s(ev.tool_arguments, ev.tool_arguments_len),
+                sample: ev.sample_index,
+            }
+        }
         other => Event::Other(other),
     };
     // A panic must not unwind through C: it stops the generation and is resumed after the call.
@@ -527,13 +704,20 @@ impl Session<'_> {
 
     fn run(&self, f: &mut dyn FnMut(&Event) -> bool,
            call: impl FnOnce(sys::dianoia_event_fn, *mut c_void) -> sys::dianoia_status) -> Result<Done> {
-        let mut st = CallbackState { f, done: None, panic: None };
+        let (done, _) = self.run_full(f, call)?;
+        done.ok_or_else(|| Error { status: sys::DIANOIA_ERR_INTERNAL, message: "no DONE event".into() })
+    }
+
+    fn run_full(&self, f: &mut dyn FnMut(&Event) -> bool,
+                call: impl FnOnce(sys::dianoia_event_fn, *mut c_void) -> sys::dianoia_status)
+                -> Result<(Option<Done>, Option<Vote>)> {
+        let mut st = CallbackState { f, done: None, vote: None, panic: None };
         let status = call(Some(trampoline), (&mut st as *mut CallbackState).cast());
         if let Some(p) = st.panic.take() {
             resume_unwind(p);
         }
         check(status)?;
-        st.done.ok_or_else(|| Error { status: sys::DIANOIA_ERR_INTERNAL, message: "no DONE event".into() })
+        Ok((st.done, st.vote))
     }
 
     /// Generates a reply to `messages`; `on_event` returns false to stop. Returns the last Done.
@@ -551,6 +735,53 @@ impl Session<'_> {
         self.run(&mut on_event, |cb, ud| unsafe {
             sys::dianoia_session_complete(self.h, prompt.as_ptr().cast(), prompt.len(), &p.p, cb, ud)
         })
+    }
+
+    /// Completion from token ids (nothing added: no BOS, no template).
+    pub fn complete_tokens(&self, tokens: &[i32], opts: &GenerateOptions, mut on_event: impl FnMut(&Event) -> bool)
+                           -> Result<Done> {
+        let p = opts.c()?;
+        self.run(&mut on_event, |cb, ud| unsafe {
+            sys::dianoia_session_complete_tokens(self.h, tokens.as_ptr(), tokens.len(), &p.p, cb, ud)
+        })
+    }
+
+    /// Self-consistency: `n_samples` replies to `messages` (sample i with seed opts.seed + i), their events
+    /// one sample after another (each ending with its Done), then the vote, which is also returned.
+    /// `extract` picks a sample's answer from its content (None: abstain); without it the library takes
+    /// the last \boxed{...}, else the last number.
+    pub fn chat_samples(&self, messages: &[Message], n_samples: u32, opts: &GenerateOptions,
+                        extract: Option<&mut Extract>,
+                        mut on_event: impl FnMut(&Event) -> bool) -> Result<Vote> {
+        let msgs = CMessages::new(messages)?;
+        let p = opts.c()?;
+        let mut ex = extract.map(|f| ExtractState { f, answer: String::new(), panic: None });
+        let (fn_ptr, ex_ud): (sys::dianoia_extract_fn, *mut c_void) = match ex.as_mut() {
+            Some(e) => (Some(extract_trampoline), (e as *mut ExtractState).cast()),
+            None => (None, ptr::null_mut()),
+        };
+        let result = self.run_full(&mut on_event, |cb, ud| unsafe {
+            sys::dianoia_session_chat_samples(self.h, msgs.msgs.as_ptr(), msgs.msgs.len(), n_samples, &p.p, fn_ptr,
+                                              ex_ud, cb, ud)
+        });
+        if let Some(panic) = ex.and_then(|mut e| e.panic.take()) {
+            resume_unwind(panic);
+        }
+        result?.1.ok_or_else(|| Error { status: sys::DIANOIA_ERR_INTERNAL, message: "no VOTE event".into() })
+    }
+
+    /// Saves the context (token ids and KV cache) to a file, written atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let c = path_cstring(path.as_ref())?;
+        check(unsafe { sys::dianoia_session_save(self.h, c.as_ptr()) })
+    }
+
+    /// Loads a context saved by [`Session::save`] from a session of the same model and KV type; a
+    /// generation whose prompt extends the saved tokens continues where it stood. On error the session
+    /// is left empty.
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<()> {
+        let c = path_cstring(path.as_ref())?;
+        check(unsafe { sys::dianoia_session_load(self.h, c.as_ptr()) })
     }
 
     /// Prompt and generated ids of the last generation.
@@ -602,6 +833,36 @@ impl Conversation<'_> {
         self.session.run(&mut on_event, |cb, ud| unsafe {
             sys::dianoia_conversation_send(h, text.as_ptr().cast(), text.len(), &p.p, cb, ud)
         })
+    }
+
+    /// Appends a tool's result for the call `tool_call_id` (an [`Event::ToolCall`]'s id) of tool `name`.
+    pub fn add_tool_result(&mut self, content: &str, tool_call_id: Option<&str>, name: Option<&str>) -> Result<()> {
+        let c = cstring(content)?;
+        let id = tool_call_id.map(cstring).transpose()?;
+        let n = name.map(cstring).transpose()?;
+        check(unsafe {
+            sys::dianoia_conversation_add_tool_result(self.h, id.as_ref().map_or(ptr::null(), |s| s.as_ptr()),
+                n.as_ref().map_or(ptr::null(), |s| s.as_ptr()), c.as_ptr())
+        })
+    }
+
+    /// Generates the assistant's next turn for the messages as they stand (e.g. after tool results) and
+    /// appends it. On error the conversation is unchanged.
+    pub fn reply(&mut self, opts: &GenerateOptions, mut on_event: impl FnMut(&Event) -> bool) -> Result<Done> {
+        let p = opts.c()?;
+        let h = self.h;
+        self.session.run(&mut on_event, |cb, ud| unsafe { sys::dianoia_conversation_reply(h, &p.p, cb, ud) })
+    }
+
+    /// Saves the messages with the session's context; [`Conversation::load`] restores both.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let c = path_cstring(path.as_ref())?;
+        check(unsafe { sys::dianoia_conversation_save(self.h, c.as_ptr()) })
+    }
+
+    pub fn load(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let c = path_cstring(path.as_ref())?;
+        check(unsafe { sys::dianoia_conversation_load(self.h, c.as_ptr()) })
     }
 
     /// The messages so far: (role, content, reasoning, further keys as JSON).
