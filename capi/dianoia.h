@@ -456,7 +456,8 @@ typedef struct dianoia_sampler {
   const char* name;                                /* for messages; may be NULL */
   int (*apply)(void* user_data, dianoia_candidate* candidates, size_t* n, int64_t* selected);
   void (*accept)(void* user_data, int32_t token); /* optional: the token finally chosen */
-  void (*reset)(void* user_data);                  /* optional: a new generation starts */
+  void (*reset)(void* user_data);                  /* optional: a generation (each sample of a samples
+                                                      call) starts, before its first apply */
   void* user_data;
   bool picks;
 } dianoia_sampler;

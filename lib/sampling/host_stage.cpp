@@ -9,6 +9,9 @@ namespace dianoia::detail {
 host_stage::host_stage(std::string name, const host_stage_fns& fns, bool picks)
     : name_(std::move(name)), fns_(fns), picks_(picks) {
   if (!fns.apply) fail(errc::invalid_argument, "host sampler '{}': apply function is null", name_);
+  // A chain is built for each generation (each sample of a samples call has its own): that is when the
+  // host's state starts over, as the C header promises.
+  reset();
 }
 
 void host_stage::apply(candidate_array& c, stage_context& ctx) {

@@ -146,7 +146,7 @@ TEST_CASE("capi reasoning: a custom sampler from the host picks the token") {
   const std::vector<int32_t> want{second};
   struct host {
     int32_t id;
-    int calls = 0, accepted = 0;
+    int calls = 0, accepted = 0, resets = 0, calls_at_reset = -1;
   } h{want[0]};
   dianoia_sampler smp{};
   smp.struct_size = sizeof smp;
@@ -161,6 +161,11 @@ TEST_CASE("capi reasoning: a custom sampler from the host picks the token") {
     return *selected >= 0 ? 0 : 1;
   };
   smp.accept = [](void* u, int32_t) { ++static_cast<host*>(u)->accepted; };
+  smp.reset = [](void* u) {
+    auto* st = static_cast<host*>(u);
+    st->calls_at_reset = st->calls;
+    ++st->resets;
+  };
   auto p = dianoia_generate_default_params();
   p.max_tokens = 5;
   p.top_k = 0;  // no truncation: the host sees the whole vocabulary
@@ -181,6 +186,8 @@ TEST_CASE("capi reasoning: a custom sampler from the host picks the token") {
   CHECK(piece.find(m.detokenize({second})) != std::string::npos);
   CHECK(h.calls == 5);
   CHECK(h.accepted == 5);
+  CHECK(h.resets == 1);  // once, before the generation's first apply
+  CHECK(h.calls_at_reset == 0);
   // A host sampler that misbehaves fails the generation with a message, not a crash.
   smp.apply = [](void*, dianoia_candidate*, size_t* n, int64_t*) {
     *n = 0;
