@@ -72,6 +72,15 @@ float max_err(const std::vector<float>& all, size_t V, const std::vector<size_t>
   return e;
 }
 
+float max_err_rows(const json& a, const json& b) {
+  float e = 0;
+  for (size_t k = 0; k < a.arr.size(); ++k) {
+    const auto x = a.arr[k].as_vector<float>(), y = b.arr[k].as_vector<float>();
+    for (size_t v = 0; v < x.size(); ++v) e = std::max(e, std::fabs(x[v] - y[v]));
+  }
+  return e;
+}
+
 const char* k_seqs[] = {"1", "7", "64", "200"};
 
 // A tensor_source without one of another's tensors.
@@ -207,6 +216,71 @@ TEST_CASE("deepseek2: Q8_0 GGUFs against transformers on the same rounded weight
     CHECK(decode <= 2 * weights_effect);
     MESSAGE(name << " Q8_0 (f16 cache): max |dianoia - transformers on the rounded weights| prefill " << prefill
                  << ", decode " << decode << "; the weights' rounding itself moves the logits by " << weights_effect);
+  }
+}
+
+// llama.cpp's logits for the same GGUF files (tools/make_deepseek_models.py llamacpp: llama-cpp-python
+// 0.3.36, f16 KV cache, whole sequence in one batch and one token per call; CI has no llama.cpp, so
+// reference_llamacpp.json holds its numbers, beside transformers' logits for the weights the file holds).
+// Both runtimes read the file alone, so ds_v3's mscale is the file's (= mscale_all_dim) in all three.
+// The files: F32, gguf-py's Q8_0, and llama.cpp's own Q4_K_M (whose 32-wide rows fall back to
+// q5_0/q5_1/f16).
+TEST_CASE("deepseek2: the GGUFs give llama.cpp's logits") {
+  for (const auto& m : manifest()["models"].arr) {
+    const std::string name = m["name"].str;
+    const json lc = json::parse(dianoia::test::read_file(ds_dir() + "/" + name + "/reference_llamacpp.json"))["files"];
+    for (const auto& [file, ref] : lc.obj) {
+      CAPTURE(file);
+      auto f = gguf::file::open(ds_dir() + "/" + name + "/" + file);
+      auto net = create_model(hparams_from_gguf(*f), *f);
+      const size_t V = net->hp().n_vocab;
+      const bool f32 = file.find(".F32.") != std::string::npos;
+      float vs_lc[2] = {0, 0}, vs_hf[2] = {0, 0}, lc_hf[2] = {0, 0};
+      size_t agree = 0, clear = 0, agree_all = 0, clear_all = 0;
+      for (int mode = 0; mode < 2; ++mode) {
+        const char* mname = mode == 0 ? "prefill" : "decode";
+        for (const char* n : k_seqs) {
+          CAPTURE(n);
+          const auto ids = manifest()["sequences"][n].as_vector();
+          const auto pos = manifest()["positions"][n].as_vector<size_t>();
+          const json& rows = ref[mname][n];
+          const auto out = run(*net, ids, mode == 0 ? ids.size() : 1, false);
+          vs_lc[mode] = std::max(vs_lc[mode], max_err(out, V, pos, rows));
+          vs_hf[mode] = std::max(vs_hf[mode], max_err(out, V, pos, ref["transformers"][n]));
+          const float lc_seq = max_err_rows(rows, ref["transformers"][n]);
+          lc_hf[mode] = std::max(lc_hf[mode], lc_seq);
+          for (size_t k = 0; k < pos.size(); ++k) {
+            auto row = rows.arr[k].as_vector<float>();
+            const size_t top = static_cast<size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+            const float best = row[top];
+            row[top] = -INFINITY;
+            if (best - *std::max_element(row.begin(), row.end()) < 0.5f) continue;
+            const float* o = &out[pos[k] * V];
+            const bool same = static_cast<size_t>(std::max_element(o, o + V) - o) == top;
+            ++clear_all;
+            agree_all += same;
+            // A sequence where llama.cpp lands a whole logit away from transformers took another expert
+            // somewhere (see below); its top-1 is not the model's to agree with.
+            if (lc_seq > 1.0f) continue;
+            ++clear;
+            agree += same;
+          }
+        }
+      }
+      CHECK(agree == clear);
+      if (f32) {
+        CHECK(vs_lc[0] <= 0.02f);  // the f16 latent cache's rounding, summed in different orders
+        CHECK(vs_lc[1] <= 0.02f);
+      }
+      // As close to transformers as llama.cpp is (the dense models' rule, tests/model/test_tiny_models).
+      CHECK(vs_hf[0] <= 1.25f * lc_hf[0] + 0.01f);
+      CHECK(vs_hf[1] <= 1.25f * lc_hf[1] + 0.01f);
+      MESSAGE(name << " " << file << ": max |dianoia - llama.cpp| prefill " << vs_lc[0] << ", decode " << vs_lc[1]
+                   << "; top-1 agrees at " << agree_all << "/" << clear_all << " positions with a llama.cpp margin"
+                   << " >= 0.5 (" << agree << "/" << clear << " outside sequences where llama.cpp routes"
+                   << " differently); from transformers on the file's weights: dianoia " << vs_hf[0] << " / "
+                   << vs_hf[1] << ", llama.cpp " << lc_hf[0] << " / " << lc_hf[1]);
+    }
   }
 }
 
