@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -413,4 +414,59 @@ TEST_CASE("deepseek2: a missing or misshapen weight is named, never run") {
   const loaded l = load("ds_v3");
   CHECK_THROWS_WITH_AS(create_model(l.hp, hiding_source(*l.weights, "blk.2.ffn_down_exps.5.weight")),
                        doctest::Contains("blk.2.ffn_down_exps.5.weight' is missing"), dianoia::detail::error);
+}
+
+// Several sequences over one shared prompt (self-consistency samples): a pass of forward_batch gives
+// each token the bits it gets when its sequence decodes alone (short passes multiply row by row), also
+// with several tokens of one sequence in a pass; a kept sequence continues through forward().
+TEST_CASE("deepseek2: forward_batch decodes each sequence as it decodes alone") {
+  const loaded hf = load("ds_v3");
+  auto f = gguf::file::open(ds_dir() + "/ds_v2/ds_v2.Q8_0.gguf");
+  auto q8 = create_model(hparams_from_gguf(*f), *f);
+  const auto ids = manifest()["sequences"]["200"].as_vector();
+  const uint32_t P = 20, S = 3, steps = 6;
+  auto tok = [&](uint32_t seq, uint32_t k) { return ids[P + 40 * seq + k]; };  // sequence seq's k-th own token
+  for (const model* net : {hf.net.get(), q8.get()}) {
+    for (bool f32 : {true, false}) {
+      CAPTURE(f32);
+      const size_t V = net->hp().n_vocab;
+      // Alone: the prompt, then each sequence's tokens one per call.
+      std::vector<std::vector<float>> alone(S, std::vector<float>((steps + 2) * V));
+      for (uint32_t q = 0; q < S; ++q) {
+        auto st = net->new_state(256, 2, f32);
+        std::vector<float> l(V);
+        net->forward(*st, std::span<const int32_t>(ids.data(), P), 0, l.data(), false);
+        for (uint32_t k = 0; k < steps + 2; ++k) {
+          const int32_t t = tok(q, k);
+          net->forward(*st, std::span<const int32_t>(&t, 1), P + k, &alone[q][k * V], false);
+        }
+      }
+      auto st = net->new_state(256, 2, f32);
+      std::vector<float> l(S * 2 * V);
+      net->forward(*st, std::span<const int32_t>(ids.data(), P), 0, l.data(), false);
+      CHECK_THROWS_AS(net->forward_batch(*st, std::vector<seq_token>{{tok(0, 0), 0, P, true}}, l.data()), error);
+      net->begin_sequences(*st, P, S);
+      bool same = true;
+      for (uint32_t k = 0; k < steps; ++k) {
+        std::vector<seq_token> pass;
+        for (uint32_t q = 0; q < S; ++q) pass.push_back({tok(q, k), q, P + k, true});
+        net->forward_batch(*st, pass, l.data());
+        for (uint32_t q = 0; q < S; ++q) same &= std::memcmp(&l[q * V], &alone[q][k * V], V * sizeof(float)) == 0;
+      }
+      CHECK(same);
+      // Two tokens of sequence 1 and one of sequence 2 in one pass; a gap is refused.
+      const std::vector<seq_token> mixed = {{tok(1, steps), 1, P + steps, true}, {tok(2, steps), 2, P + steps, false},
+                                            {tok(1, steps + 1), 1, P + steps + 1, true}};
+      CHECK_THROWS_AS(net->forward_batch(*st, std::vector<seq_token>{{tok(0, steps), 0, P + steps + 1, true}}, l.data()),
+                      error);
+      net->forward_batch(*st, mixed, l.data());
+      CHECK(std::memcmp(&l[0], &alone[1][steps * V], V * sizeof(float)) == 0);
+      CHECK(std::memcmp(&l[V], &alone[1][(steps + 1) * V], V * sizeof(float)) == 0);
+      // Sequence 2 kept: forward() continues it as the shared cache.
+      net->end_sequences(*st, 2, steps + 1);
+      const int32_t t = tok(2, steps + 1);
+      net->forward(*st, std::span<const int32_t>(&t, 1), P + steps + 1, l.data(), false);
+      CHECK(std::memcmp(l.data(), &alone[2][(steps + 1) * V], V * sizeof(float)) == 0);
+    }
+  }
 }
