@@ -296,8 +296,17 @@ void deepseek2_model::absorbed_attention(deepseek2_state& s, const mla_layer& w,
   const int64_t H = hp_.n_head, nope = m.qk_nope_head_dim, rd = m.qk_rope_head_dim, qk = nope + rd;
   const int64_t r = m.kv_lora_rank, vd = m.v_head_dim, kr = r + rd, N = static_cast<int64_t>(n);
   const int64_t step = row_by_row ? 1 : N;
+  // Decode (and forward_batch, row by row) with a split file: the stored per-head k_b / v_b through the
+  // gemv kernels; otherwise Eigen over the f32 kv_b.
+  const bool stored = !w.k_b.empty() && step == 1;
+  if (stored) set_mode(s, 1);
   // Into the latent space, per head: an [n, nope] x [nope, r] product.
-  s.pool_.parallel_for(H, [&](int64_t b, int64_t e) {
+  if (stored) {
+    for (int64_t job = 0; job < N * H; ++job) {
+      s.mm_.matmul(w.k_b[job % H], &s.q[job * qk], 1, &s.qabs[job * kr]);
+      std::memcpy(&s.qabs[job * kr + r], &s.q[job * qk + nope], rd * sizeof(float));
+    }
+  } else s.pool_.parallel_for(H, [&](int64_t b, int64_t e) {
     for (int64_t h = b; e > h; ++h) {
       const const_strided_map kb(w.kv_b + h * (nope + vd) * r, nope, r, Eigen::OuterStride<>(r));
       for (int64_t i0 = 0; i0 < N; i0 += step) {
@@ -319,6 +328,11 @@ void deepseek2_model::absorbed_attention(deepseek2_state& s, const mla_layer& w,
     }
   });
   // Out of the latent space, per head: an [n, r] x [r, v] product.
+  if (stored) {
+    for (int64_t job = 0; job < N * H; ++job) s.mm_.matmul(w.v_b[job % H], &s.olat[job * r], 1, &s.att[job * vd]);
+    set_mode(s, n);
+    return;
+  }
   s.pool_.parallel_for(H, [&](int64_t b, int64_t e) {
     for (int64_t h = b; e > h; ++h) {
       const const_strided_map vb(w.kv_b + (h * (nope + vd) + nope) * r, vd, r, Eigen::OuterStride<>(r));
