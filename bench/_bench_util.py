@@ -59,9 +59,10 @@ class _Reader:
             raise ValueError(f"unknown GGUF value type {vtype}")
 
 
-def read_gguf(path: str) -> tuple[set[str], list[tuple[str, list[int], int]]]:
+def read_gguf(path: str, u32_values: dict[str, int] | None = None) -> tuple[set[str], list[tuple[str, list[int], int]]]:
     """(metadata keys, [(name, shape, bytes)] of every tensor) of a GGUF file (v2/v3). Sizes come from
-    the type's block layout; a type this table does not know is sized by the gap to the next tensor."""
+    the type's block layout; a type this table does not know is sized by the gap to the next tensor.
+    u32_values, if given, receives every UINT32 metadata value by key."""
     size = os.path.getsize(path)
     keys = set()
     with open(path, "rb") as f:
@@ -78,6 +79,8 @@ def read_gguf(path: str) -> tuple[set[str], list[tuple[str, list[int], int]]]:
             keys.add(key.decode("utf-8", "replace"))
             if key == b"general.alignment" and vtype == 4:
                 alignment = r.u32()
+            elif vtype == 4 and u32_values is not None:
+                u32_values[key.decode("utf-8", "replace")] = r.u32()
             else:
                 r.skip_value(vtype)
         infos = []
@@ -102,12 +105,18 @@ def read_gguf(path: str) -> tuple[set[str], list[tuple[str, list[int], int]]]:
 
 def weight_bytes_per_token(model: str) -> int:
     """Every tensor is read once per token, except the token embedding when the model has a separate
-    output matrix (then one row of it). Tied embeddings are read whole, as the output projection."""
-    tensors = read_gguf(model)[1]
+    output matrix (then one row of it) and stacked MoE experts (`*_exps`), of which a token reads
+    expert_used_count of expert_count. Tied embeddings are read whole, as the output projection."""
+    meta: dict[str, int] = {}
+    tensors = read_gguf(model, meta)[1]
     names = {t[0] for t in tensors}
+    used = next((v for k, v in meta.items() if k.endswith(".expert_used_count")), 0)
+    n_exp = next((v for k, v in meta.items() if k.endswith(".expert_count")), 0)
     total = 0
     for name, dims, nbytes in tensors:
-        if name == "token_embd.weight" and "output.weight" in names:
+        if "_exps." in name and n_exp and used:
+            total += nbytes * used // n_exp
+        elif name == "token_embd.weight" and "output.weight" in names:
             total += nbytes // (dims[-1] if len(dims) > 1 else 1)
         else:
             total += nbytes

@@ -183,8 +183,10 @@ def write_gguf(cfg, tensors, path, split_kv_b, q8=False):
     w.add_file_type(0)
     w.add_vocab_size(cfg["vocab_size"])
     w.add_leading_dense_block_count(cfg["first_k_dense_replace"])
-    if cfg["q_lora_rank"]:
-        w.add_q_lora_rank(cfg["q_lora_rank"])
+    # q_lora_rank 0 when q_lora is off (V2-Lite's plain q_proj): llama.cpp's converter leaves the key out,
+    # and llama.cpp then requires it unless the model has 26 or 27 layers (V2-Lite's count, its "lite"
+    # test); an explicit 0 is what its loader reads as "no q_lora" (attn_q instead of attn_q_a/attn_q_b).
+    w.add_q_lora_rank(cfg["q_lora_rank"] or 0)
     w.add_kv_lora_rank(r)
     if split_kv_b:
         w.add_head_count_kv(1)
@@ -339,6 +341,7 @@ def bench(out_dir, data_dir):
         w.add_layer_norm_rms_eps(1e-6)
         w.add_file_type(7 if qtype == gguf.GGMLQuantizationType.Q8_0 else 1)
         w.add_leading_dense_block_count(b["dense_lead"])
+        w.add_q_lora_rank(0)  # no q_lora, as V2-Lite; llama.cpp needs the key at 4 layers (see write_gguf)
         w.add_kv_lora_rank(b["kv_lora"])
         w.add_key_length(b["kv_lora"] + b["rope"])
         w.add_value_length(b["kv_lora"])
@@ -417,22 +420,94 @@ def bench(out_dir, data_dir):
     print("wrote", q4)
 
 
-def llamacpp(vendor):
-    """The fixtures' HF folders through llama.cpp's own converter (llama-cpp-python's vendored
-    convert_hf_to_gguf.py; the tiny models have no tokenizer, so its set_vocab is replaced by the
-    placeholder vocabulary), quantized to Q8_0 by llama.cpp, and llama.cpp's logits for them:
-      <name>/<name>.llamacpp.Q8_0.gguf, <name>/reference_llamacpp.json
-    Also checks that the converter's F32 tensors equal those of our own F32 GGUF (same names, shapes, data)."""
+def llamacpp(vendor=None):
+    """llama.cpp's logits for the committed GGUFs (run with llama-cpp-python; CI has no llama.cpp, so the
+    test reads these numbers): per model <name>/reference_llamacpp.json with, for each file, the logits at
+    the stored positions of each sequence evaluated as one prompt batch ("prefill") and one token per
+    llama_decode ("decode"), f16 KV cache, no flash attention (llama-cpp-python's defaults), and
+    transformers' logits for the weights the file holds (its quantized tensors dequantized, mscale =
+    mscale_all_dim as a GGUF states it), the yardstick both runtimes are measured against. Needs torch,
+    transformers and gguf as the fixtures stage, and llama-cpp-python, e.g.
+      PYTHONPATH=<dir with llama_cpp linked in> /work/venv-torch/bin/python tools/make_deepseek_models.py llamacpp
+    The files:
+      <name>.F32.gguf, <name>.Q8_0.gguf   (ours: gguf-py's writer and Q8_0 quantizer)
+      <name>.llamacpp-Q4_K_M.gguf         (written here by llama_model_quantize from the F32 file; rows of
+                                          32 values cannot take K-quants' 256-value blocks, so llama.cpp
+                                          falls back to q5_0/q5_1/f16 for them, as it reports)
+    llama.cpp reads these files as its own converter would write them except that ds_v2 states
+    q_lora_rank = 0 (see write_gguf). With --vendor (llama-cpp-python's vendor/llama.cpp, from its sdist)
+    the HF folders also go through llama.cpp's converter, whose tensors must equal our F32 GGUF's."""
+    import llama_cpp
+    man = json.loads((OUT / "manifest.json").read_text())
+    if vendor:
+        converter_check(Path(vendor), man)
+    defs = {m["name"]: m for m in MODELS}
+    for m in man["models"]:
+        d = OUT / m["name"]
+        q4 = d / f"{m['name']}.llamacpp-Q4_K_M.gguf"
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M
+        if llama_cpp.llama_model_quantize(str(d / m["gguf"]).encode(), str(q4).encode(), params) != 0:
+            raise SystemExit("llama_model_quantize failed")
+        # transformers with the YaRN terms a GGUF can state (mscale = mscale_all_dim, as llama.cpp reads it)
+        mdef = dict(defs[m["name"]])
+        mdef["config"] = dict(mdef["config"])
+        rs = dict(mdef["config"]["rope_scaling"])
+        rs["mscale"] = rs["mscale_all_dim"]
+        mdef["config"]["rope_scaling"] = rs
+        cfg, model = build(mdef)
+        tensors = checkpoint_tensors(model, cfg)
+        files = {}
+        for path in (d / m["gguf"], d / m["gguf_q8_0"], q4):
+            ref = q8_reference(model, cfg, tensors, file_weights(path), man["sequences"])
+            llm = llama_cpp.Llama(model_path=str(path), n_ctx=256, n_batch=256, logits_all=True, n_threads=2,
+                                  verbose=False)
+            entry = {"prefill": {}, "decode": {}}
+            err = {"prefill": 0.0, "decode": 0.0}
+            for n, ids in man["sequences"].items():
+                for mode in ("prefill", "decode"):
+                    llm.reset()
+                    if mode == "prefill":
+                        llm.eval(ids)
+                    else:
+                        for t in ids:
+                            llm.eval([t])
+                    rows = [[round(float(x), 5) for x in llm.scores[p]] for p in man["positions"][n]]
+                    entry[mode][n] = rows
+                    err[mode] = max(err[mode], max(abs(a - b) for ra, rb in zip(rows, ref[n]) for a, b in zip(ra, rb)))
+            del llm
+            entry["transformers"] = {n: [[round(x, 5) for x in r] for r in rows] for n, rows in ref.items()}
+            entry["max_abs_llamacpp_vs_transformers"] = {k: round(v, 5) for k, v in err.items()}
+            files[path.name] = entry
+            print(m["name"], path.name, "llama.cpp vs transformers on the file's weights:", err)
+        (d / "reference_llamacpp.json").write_text(json.dumps(
+            {"llama_cpp_python": llama_cpp.__version__, "n_ctx": 256, "n_batch": 256, "kv_cache": "f16",
+             "flash_attn": False, "files": files}) + "\n")
+
+
+def file_weights(path):
+    """The matrices a GGUF rounds (every non-F32 tensor), dequantized: name -> float32 array."""
+    import gguf
+    from gguf.quants import dequantize
+    out = {}
+    for t in gguf.GGUFReader(str(path)).tensors:
+        if t.tensor_type == gguf.GGMLQuantizationType.F32:
+            continue
+        shape = [int(x) for x in reversed(t.shape.tolist())]
+        out[t.name] = np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float32).reshape(shape)
+    return out
+
+
+def converter_check(vendor, man):
+    """The fixtures' HF folders through llama.cpp's own converter (the tiny models have no tokenizer, so its
+    set_vocab is replaced by the placeholder vocabulary): its F32 tensors must equal our F32 GGUF's."""
     import sys
     import tempfile
-    vendor = Path(vendor)
     sys.path[:0] = [str(vendor), str(vendor / "gguf-py")]
     import convert_hf_to_gguf as conv
     import gguf
-    import llama_cpp
     from conversion import deepseek
     deepseek.DeepseekV2Model.set_vocab = lambda self: add_minimal_vocab(self.gguf_writer, self.hparams["vocab_size"])
-    man = json.loads((OUT / "manifest.json").read_text())
     tmp = Path(tempfile.mkdtemp())
     for m in man["models"]:
         d = OUT / m["name"]
@@ -446,31 +521,14 @@ def llamacpp(vendor):
                   not np.array_equal(np.asarray(theirs[n].data), np.asarray(ours[n].data))]
         print(m["name"], "tensors: converter only", sorted(set(theirs) - set(ours)), "ours only",
               sorted(set(ours) - set(theirs)), "differ", differ)
-        q8 = d / f"{m['name']}.llamacpp.Q8_0.gguf"
-        params = llama_cpp.llama_model_quantize_default_params()
-        params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
-        if llama_cpp.llama_model_quantize(str(f32).encode(), str(q8).encode(), params) != 0:
-            raise SystemExit("llama_model_quantize failed")
-        hf = json.loads((d / "reference_hf.json").read_text())["logits"]
-        llm = llama_cpp.Llama(model_path=str(q8), n_ctx=256, n_batch=256, logits_all=True, n_threads=2, verbose=False)
-        logits, err = {}, {}
-        for n, ids in man["sequences"].items():
-            llm.reset()
-            llm.eval(ids)
-            rows = [[round(float(x), 6) for x in llm.scores[p]] for p in man["positions"][n]]
-            logits[n] = rows
-            err[n] = max(abs(a - b) for ra, rb in zip(rows, hf[n]) for a, b in zip(ra, rb))
-        del llm
-        (d / "reference_llamacpp.json").write_text(json.dumps(
-            {"file": q8.name, "llama_cpp_python": llama_cpp.__version__, "max_abs_err_vs_hf": err, "logits": logits}))
-        print(m["name"], "llama.cpp Q8_0 vs transformers:", err)
 
 
 def main():
     import argparse
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stage", nargs="?", default="fixtures", choices=["fixtures", "llamacpp", "bench"])
-    ap.add_argument("--vendor", help="llamacpp: llama-cpp-python's vendor/llama.cpp (from its sdist)")
+    ap.add_argument("--vendor", help="llamacpp: also check llama.cpp's converter (llama-cpp-python's sdist "
+                                     "vendor/llama.cpp) against our F32 GGUFs")
     ap.add_argument("--out", default="/work/bench-models", help="bench: where the GGUFs go (not the repository)")
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     a = ap.parse_args()

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -44,6 +45,9 @@ constexpr size_t k_prefill_chunk = 512;
 constexpr size_t k_expand_min_batch = 16;
 // Queries per masked product of expanded_attention (bounds its score rows to this many x the keys).
 constexpr int64_t k_expand_block = 64;
+// forward_batch passes of fewer tokens multiply row by row as decode does (the same bits as each
+// sequence decoding alone); larger ones through the int8 GEMM, as the dense decoder does.
+constexpr size_t k_seq_int8_min = 12;
 
 using row_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using strided_map = Eigen::Map<row_matrix, 0, Eigen::OuterStride<>>;
@@ -106,6 +110,19 @@ class deepseek2_state final : public forward_state {
   // MoE scratch: the rows routed to one expert, gathered.
   std::vector<float> ex, eg, eu, ey, route_scratch;
   std::vector<std::vector<std::pair<uint32_t, float>>> by_expert;  // expert -> (token, weight)
+  // absorbed_attention: each token's latent rows [0, tok_len[i]) start at tok_c[i].
+  std::vector<const float*> tok_c;
+  std::vector<size_t> tok_len;
+
+  // begin_sequences: positions [0, n_shared_) stay in cache_, shared; sequence s keeps its own latents in
+  // seq_cache_, rows [s * seq_len_, (s + 1) * seq_len_), reserved up front and committed as they fill.
+  std::unique_ptr<kv_cache> seq_cache_;
+  uint32_t n_shared_ = 0, seq_len_ = 0;
+  std::vector<uint32_t> seq_filled_;  // per sequence: n_shared_ + its own positions written
+  bool exact_rows_ = false;           // a short forward_batch pass: every product row by row
+  std::vector<float> seq_rows;        // a pass's tokens' visible latent rows, each token's contiguous
+  std::vector<uint32_t> logit_rows;   // the rows of a pass whose logits are wanted
+  size_t seq_row(const seq_token& t) const { return size_t{t.seq} * seq_len_ + (t.pos - n_shared_); }
 };
 
 class deepseek2_model final : public model {
@@ -138,22 +155,31 @@ class deepseek2_model final : public model {
   void forward(forward_state& st, std::span<const int32_t> tokens, uint32_t pos, float* logits,
                bool all_logits) const override {
     auto& s = static_cast<deepseek2_state&>(st);
+    s.exact_rows_ = false;
     forward_in_chunks(hp_.n_vocab, s.n_ctx(), tokens, pos, logits, all_logits, k_prefill_chunk,
                       [&](std::span<const int32_t> t, uint32_t p, float* out, bool all) { chunk(s, t, p, out, all); });
   }
 
+  void begin_sequences(forward_state& st, uint32_t n_shared, uint32_t n_seq) const override;
+  void forward_batch(forward_state& st, std::span<const seq_token> tokens, float* logits) const override;
+  void end_sequences(forward_state& st, uint32_t keep, uint32_t n_keep) const noexcept override;
+
  private:
   void chunk(deepseek2_state& s, std::span<const int32_t> tokens, uint32_t pos, float* logits, bool all_logits) const;
+  void seq_chunk(deepseek2_state& s, std::span<const seq_token> tokens, float* logits) const;
+  void block(deepseek2_state& s, uint32_t l, size_t n, const std::function<void()>& attend) const;
+  void project(deepseek2_state& s, const mla_layer& w, size_t n) const;
   void attention(deepseek2_state& s, const mla_layer& w, uint32_t l, size_t n, uint32_t pos) const;
+  void attention_seqs(deepseek2_state& s, const mla_layer& w, uint32_t l, std::span<const seq_token> tokens) const;
   void store_latent(deepseek2_state& s, uint32_t l, size_t n, uint32_t pos) const;
   const float* latent_rows(deepseek2_state& s, uint32_t l, size_t len) const;
-  void absorbed_attention(deepseek2_state& s, const mla_layer& w, const float* c, size_t n, uint32_t pos) const;
+  void absorbed_attention(deepseek2_state& s, const mla_layer& w, size_t n, bool row_by_row) const;
   void expanded_attention(deepseek2_state& s, const mla_layer& w, const float* c, size_t n, uint32_t pos) const;
   void mlp(deepseek2_state& s, const weight_view& gate, const weight_view& up, const weight_view& down, const float* in,
            size_t n, float* out) const;
   void moe(deepseek2_state& s, const mla_layer& w, size_t n) const;
   void set_mode(deepseek2_state& s, size_t rows) const {
-    s.mm_.set_prefill_mode(rows > 1 && !s.exact_batches_ ? prefill_mode::int8 : prefill_mode::exact);
+    s.mm_.set_prefill_mode(rows > 1 && !s.exact_batches_ && !s.exact_rows_ ? prefill_mode::int8 : prefill_mode::exact);
   }
 
   hparams hp_;
@@ -173,18 +199,7 @@ void deepseek2_model::chunk(deepseek2_state& s, std::span<const int32_t> tokens,
     dequantize_row(w_.tok_embd->type, w_.tok_embd->data + static_cast<size_t>(tokens[i]) * emb_row, &s.x[i * d], d);
     rope_.angles(pos + static_cast<int64_t>(i), &s.rope_cs[i * rd]);
   }
-  for (uint32_t l = 0; l < hp_.n_layer; ++l) {
-    const mla_layer& w = w_.layers[l];
-    for (size_t i = 0; i < n; ++i) ops::rms_norm(&s.x[i * d], w.attn_norm.data(), &s.xb[i * d], d, hp_.rms_eps);
-    attention(s, w, l, n, pos);  // xb[n, d]
-    ops::add(s.x.data(), s.xb.data(), n * d);
-    for (size_t i = 0; i < n; ++i) ops::rms_norm(&s.x[i * d], w.ffn_norm.data(), &s.xb[i * d], d, hp_.rms_eps);
-    if (w.moe())
-      moe(s, w, n);  // xb[n, d]
-    else
-      mlp(s, w.gate, w.up, w.down, s.xb.data(), n, s.xb.data());
-    ops::add(s.x.data(), s.xb.data(), n * d);
-  }
+  for (uint32_t l = 0; l < hp_.n_layer; ++l) block(s, l, n, [&] { attention(s, w_.layers[l], l, n, pos); });
   if (!logits) return;
   const size_t first = all_logits ? 0 : n - 1, m = n - first;
   for (size_t i = 0; i < m; ++i)
@@ -193,8 +208,40 @@ void deepseek2_model::chunk(deepseek2_state& s, std::span<const int32_t> tokens,
   s.mm_.matmul(w_.output, s.xb.data(), static_cast<int64_t>(m), logits);  // logits[m, n_vocab]
 }
 
+// Layer l over x[n, d]: attend (xb[n, d] normalised input -> xb[n, d] attention output), then the MLP or
+// the experts, each with its residual.
+void deepseek2_model::block(deepseek2_state& s, uint32_t l, size_t n, const std::function<void()>& attend) const {
+  const mla_layer& w = w_.layers[l];
+  const int64_t d = hp_.n_embd;
+  for (size_t i = 0; i < n; ++i) ops::rms_norm(&s.x[i * d], w.attn_norm.data(), &s.xb[i * d], d, hp_.rms_eps);
+  attend();
+  ops::add(s.x.data(), s.xb.data(), n * d);
+  for (size_t i = 0; i < n; ++i) ops::rms_norm(&s.x[i * d], w.ffn_norm.data(), &s.xb[i * d], d, hp_.rms_eps);
+  if (w.moe())
+    moe(s, w, n);  // xb[n, d]
+  else
+    mlp(s, w.gate, w.up, w.down, s.xb.data(), n, s.xb.data());
+  ops::add(s.x.data(), s.xb.data(), n * d);
+}
+
 // xb[n, d] (normalised input) -> xb[n, d] (attention output, before the residual).
 void deepseek2_model::attention(deepseek2_state& s, const mla_layer& w, uint32_t l, size_t n, uint32_t pos) const {
+  project(s, w, n);
+  store_latent(s, l, n, pos);
+  const float* c = latent_rows(s, l, pos + n);  // [pos + n, r + rope]
+  if (n >= k_expand_min_batch) {
+    expanded_attention(s, w, c, n, pos);  // att[n, H, v]
+  } else {
+    s.tok_c.assign(n, c);
+    s.tok_len.resize(n);
+    for (size_t i = 0; i < n; ++i) s.tok_len[i] = pos + i + 1;
+    absorbed_attention(s, w, n, false);  // att[n, H, v]
+  }
+  s.mm_.matmul(w.wo, s.att.data(), n, s.xb.data());  // xb[n, d]
+}
+
+// xb[n, d] -> q[n, H, qk] and kva[n, r + rope] = [c, k_pe], normalised and rotated by rope_cs.
+void deepseek2_model::project(deepseek2_state& s, const mla_layer& w, size_t n) const {
   const auto& m = hp_.mla;
   const int64_t H = hp_.n_head, nope = m.qk_nope_head_dim, rd = m.qk_rope_head_dim, qk = nope + rd;
   const int64_t r = m.kv_lora_rank, ql = m.q_lora_rank;
@@ -213,13 +260,6 @@ void deepseek2_model::attention(deepseek2_state& s, const mla_layer& w, uint32_t
     rope_.apply(&s.q[i * H * qk + nope], H, qk, &s.rope_cs[i * rd]);  // q_pe of every head
     rope_.apply(c + r, 1, rd, &s.rope_cs[i * rd]);                     // the shared k_pe
   }
-  store_latent(s, l, n, pos);
-  const float* c = latent_rows(s, l, pos + n);  // [pos + n, r + rope]
-  if (n >= k_expand_min_batch)
-    expanded_attention(s, w, c, n, pos);  // att[n, H, v]
-  else
-    absorbed_attention(s, w, c, n, pos);  // att[n, H, v]
-  s.mm_.matmul(w.wo, s.att.data(), n, s.xb.data());  // xb[n, d]
 }
 
 // kva[n, r + rope] into the cache's rows [pos, pos + n) of layer l.
@@ -246,42 +286,61 @@ const float* deepseek2_model::latent_rows(deepseek2_state& s, uint32_t l, size_t
   return s.latent32.data();
 }
 
-// Decode and short chunks. q[n, H, qk] -> att[n, H, v] over the latent rows c[0, pos + i], per head h:
+// Decode and short chunks. q[n, H, qk] -> att[n, H, v], token i over its latent rows c = tok_c[i],
+// [0, tok_len[i]), per head h (row_by_row: each token's products alone, as decode computes them):
 //   qabs[:, h] = [q_nope,h . kv_b_k,h, q_pe,h]    [n, r + rope]
 //   olat[:, h] = softmax(qabs[:, h] . [c, k_pe]^T * scale) . c    [n, r]
 //   att[:, h]  = olat[:, h] . kv_b_v,h^T           [n, v]
-void deepseek2_model::absorbed_attention(deepseek2_state& s, const mla_layer& w, const float* c, size_t n,
-                                         uint32_t pos) const {
+void deepseek2_model::absorbed_attention(deepseek2_state& s, const mla_layer& w, size_t n, bool row_by_row) const {
   const auto& m = hp_.mla;
   const int64_t H = hp_.n_head, nope = m.qk_nope_head_dim, rd = m.qk_rope_head_dim, qk = nope + rd;
   const int64_t r = m.kv_lora_rank, vd = m.v_head_dim, kr = r + rd, N = static_cast<int64_t>(n);
+  const int64_t step = row_by_row ? 1 : N;
+  // Decode (and forward_batch, row by row) with a split file: the stored per-head k_b / v_b through the
+  // gemv kernels; otherwise Eigen over the f32 kv_b.
+  const bool stored = !w.k_b.empty() && step == 1;
+  if (stored) set_mode(s, 1);
   // Into the latent space, per head: an [n, nope] x [nope, r] product.
-  s.pool_.parallel_for(H, [&](int64_t b, int64_t e) {
+  if (stored) {
+    for (int64_t job = 0; job < N * H; ++job) {
+      s.mm_.matmul(w.k_b[job % H], &s.q[job * qk], 1, &s.qabs[job * kr]);
+      std::memcpy(&s.qabs[job * kr + r], &s.q[job * qk + nope], rd * sizeof(float));
+    }
+  } else s.pool_.parallel_for(H, [&](int64_t b, int64_t e) {
     for (int64_t h = b; e > h; ++h) {
-      const const_strided_map qn(&s.q[h * qk], N, nope, Eigen::OuterStride<>(H * qk));
       const const_strided_map kb(w.kv_b + h * (nope + vd) * r, nope, r, Eigen::OuterStride<>(r));
-      strided_map qa(&s.qabs[h * kr], N, r, Eigen::OuterStride<>(H * kr));
-      qa.noalias() = qn * kb;
+      for (int64_t i0 = 0; i0 < N; i0 += step) {
+        const const_strided_map qn(&s.q[i0 * H * qk + h * qk], step, nope, Eigen::OuterStride<>(H * qk));
+        strided_map qa(&s.qabs[i0 * H * kr + h * kr], step, r, Eigen::OuterStride<>(H * kr));
+        qa.noalias() = qn * kb;
+      }
       for (int64_t i = 0; i < N; ++i) std::memcpy(&s.qabs[(i * H + h) * kr + r], &s.q[(i * H + h) * qk + nope], rd * sizeof(float));
     }
   });
-  // Every (token, head) attends over the latent rows: keys [c, k_pe], values c.
-  const size_t len = pos + n;
+  // Every (token, head) attends over its latent rows: keys [c, k_pe], values c.
+  const size_t len = *std::max_element(s.tok_len.begin(), s.tok_len.begin() + N);
   s.reserve_scores(len);
   s.pool_.parallel_for_indexed(N * H, [&](int t, int64_t b, int64_t e) {
     float* scores = &s.scores[static_cast<size_t>(t) * len];
     for (int64_t job = b; job < e; ++job) {
-      const int64_t i = job / H;
-      attn::attend_kv(&s.qabs[job * kr], c, kr, kr, c, kr, r, pos + i + 1, scale_, scores, &s.olat[job * r]);
+      const float* c = s.tok_c[job / H];
+      attn::attend_kv(&s.qabs[job * kr], c, kr, kr, c, kr, r, s.tok_len[job / H], scale_, scores, &s.olat[job * r]);
     }
   });
   // Out of the latent space, per head: an [n, r] x [r, v] product.
+  if (stored) {
+    for (int64_t job = 0; job < N * H; ++job) s.mm_.matmul(w.v_b[job % H], &s.olat[job * r], 1, &s.att[job * vd]);
+    set_mode(s, n);
+    return;
+  }
   s.pool_.parallel_for(H, [&](int64_t b, int64_t e) {
     for (int64_t h = b; e > h; ++h) {
-      const const_strided_map ol(&s.olat[h * r], N, r, Eigen::OuterStride<>(H * r));
       const const_strided_map vb(w.kv_b + (h * (nope + vd) + nope) * r, vd, r, Eigen::OuterStride<>(r));
-      strided_map o(&s.att[h * vd], N, vd, Eigen::OuterStride<>(H * vd));
-      o.noalias() = ol * vb.transpose();
+      for (int64_t i0 = 0; i0 < N; i0 += step) {
+        const const_strided_map ol(&s.olat[i0 * H * r + h * r], step, r, Eigen::OuterStride<>(H * r));
+        strided_map o(&s.att[i0 * H * vd + h * vd], step, vd, Eigen::OuterStride<>(H * vd));
+        o.noalias() = ol * vb.transpose();
+      }
     }
   });
 }
@@ -331,6 +390,132 @@ void deepseek2_model::expanded_attention(deepseek2_state& s, const mla_layer& w,
       }
     }
   });
+}
+
+// --- several sequences over one shared prompt (model::begin_sequences) ---
+
+void deepseek2_model::begin_sequences(forward_state& st, uint32_t n_shared, uint32_t n_seq) const {
+  auto& s = static_cast<deepseek2_state&>(st);
+  if (n_seq == 0) fail(errc::invalid_argument, "begin_sequences() needs at least one sequence");
+  if (n_shared >= s.n_ctx())
+    fail(errc::context_full, "context full: {} shared positions leave no room in the context of {}", n_shared, s.n_ctx());
+  const uint64_t rows = uint64_t{n_seq} * (s.n_ctx() - n_shared);
+  if (rows > UINT32_MAX)
+    fail(errc::out_of_memory, "{} sequences of {} positions are more than one KV cache addresses", n_seq,
+         s.n_ctx() - n_shared);
+  s.seq_cache_.reset();  // an earlier layout's pages go back before the new one is reserved
+  s.seq_cache_ = std::make_unique<kv_cache>(hp_.n_layer, static_cast<uint32_t>(rows), s.cache_.k_row(), 0, s.kv_);
+  s.n_shared_ = n_shared;
+  s.seq_len_ = s.n_ctx() - n_shared;
+  s.seq_filled_.assign(n_seq, n_shared);
+}
+
+void deepseek2_model::end_sequences(forward_state& st, uint32_t keep, uint32_t n_keep) const noexcept {
+  auto& s = static_cast<deepseek2_state&>(st);
+  if (!s.seq_cache_) return;
+  if (keep < s.seq_filled_.size()) {
+    // The kept sequence's latents follow the shared prompt, as if forward() had written them.
+    const size_t n = std::min<size_t>(n_keep, s.seq_filled_[keep] - s.n_shared_);
+    const size_t row0 = size_t{keep} * s.seq_len_, bytes = n * s.cache_.k_row() * s.cache_.elem_size();
+    for (uint32_t l = 0; n && l < hp_.n_layer; ++l)
+      std::memcpy(s.cache_.k<uint8_t>(l, 0) + size_t{s.n_shared_} * s.cache_.k_row() * s.cache_.elem_size(),
+                  s.seq_cache_->k<uint8_t>(l, 0) + row0 * s.cache_.k_row() * s.cache_.elem_size(), bytes);
+  }
+  s.seq_cache_.reset();
+  s.seq_filled_.clear();
+}
+
+void deepseek2_model::forward_batch(forward_state& st, std::span<const seq_token> tokens, float* logits) const {
+  auto& s = static_cast<deepseek2_state&>(st);
+  if (!s.seq_cache_) fail(errc::invalid_argument, "forward_batch() before begin_sequences()");
+  if (tokens.empty()) fail(errc::invalid_argument, "forward_batch() needs at least one token");
+  // Checked before anything is written: each token continues (or rewrites) what its sequence holds.
+  std::vector<uint32_t> filled = s.seq_filled_;
+  size_t n_logits = 0;
+  for (const seq_token& t : tokens) {
+    if (t.id < 0 || static_cast<uint32_t>(t.id) >= hp_.n_vocab)
+      fail(errc::invalid_argument, "token id {} is outside the vocabulary of {}", t.id, hp_.n_vocab);
+    if (t.seq >= filled.size()) fail(errc::invalid_argument, "sequence {} of {}", t.seq, filled.size());
+    if (t.pos >= s.n_ctx())
+      fail(errc::context_full, "context full: position {} of sequence {} is past the context of {}", t.pos, t.seq,
+           s.n_ctx());
+    if (t.pos < s.n_shared_ || t.pos > filled[t.seq])
+      fail(errc::invalid_argument, "sequence {} holds positions [0, {}) (shared up to {}): position {} cannot follow",
+           t.seq, filled[t.seq], s.n_shared_, t.pos);
+    filled[t.seq] = std::max(filled[t.seq], t.pos + 1);
+    n_logits += t.logits;
+  }
+  if (n_logits && !logits) fail(errc::invalid_argument, "forward_batch(): logits is null");
+  for (size_t at = 0; at < tokens.size(); at += k_prefill_chunk) {
+    const auto part = tokens.subspan(at, std::min(k_prefill_chunk, tokens.size() - at));
+    seq_chunk(s, part, logits);
+    for (const seq_token& t : part) logits += t.logits ? hp_.n_vocab : 0;
+  }
+  s.seq_filled_ = std::move(filled);
+}
+
+// One pass over tokens of several sequences: the layers of chunk(), but each token has its own position
+// and cache row and attends (in the absorbed form) over the shared prompt and its own sequence.
+void deepseek2_model::seq_chunk(deepseek2_state& s, std::span<const seq_token> tokens, float* logits) const {
+  const size_t n = tokens.size();
+  const int64_t d = hp_.n_embd, rd = hp_.mla.qk_rope_head_dim;
+  s.reserve(hp_, n);
+  s.exact_rows_ = n < k_seq_int8_min;
+  const size_t emb_row = ggml_row_bytes(w_.tok_embd->type, d);
+  s.logit_rows.clear();
+  for (size_t i = 0; i < n; ++i) {
+    dequantize_row(w_.tok_embd->type, w_.tok_embd->data + static_cast<size_t>(tokens[i].id) * emb_row, &s.x[i * d], d);
+    rope_.angles(tokens[i].pos, &s.rope_cs[i * rd]);
+    if (tokens[i].logits) s.logit_rows.push_back(static_cast<uint32_t>(i));
+  }
+  for (uint32_t l = 0; l < hp_.n_layer; ++l) block(s, l, n, [&] { attention_seqs(s, w_.layers[l], l, tokens); });
+  const size_t m = s.logit_rows.size();
+  for (size_t i = 0; i < m; ++i)
+    ops::rms_norm(&s.x[s.logit_rows[i] * d], w_.output_norm.data(), &s.xb[i * d], d, hp_.rms_eps);
+  if (m) {
+    set_mode(s, m);
+    s.mm_.matmul(w_.output, s.xb.data(), static_cast<int64_t>(m), logits);  // logits[m, n_vocab]
+  }
+  s.exact_rows_ = false;
+}
+
+// attention() for a forward_batch pass: each token's latent goes to its sequence's row, then attends
+// over the shared rows [0, n_shared) and its sequence's own [n_shared, pos], gathered contiguous in f32
+// (what decode's latent_rows gives it when the sequence decodes alone).
+void deepseek2_model::attention_seqs(deepseek2_state& s, const mla_layer& w, uint32_t l,
+                                     std::span<const seq_token> tokens) const {
+  const size_t n = tokens.size(), kr = s.cache_.k_row();
+  project(s, w, n);
+  kv_cache& own = *s.seq_cache_;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t row = s.seq_row(tokens[i]);
+    if (s.kv_ == attn::kv_type::f32)
+      std::memcpy(own.k<float>(l, row), &s.kva[i * kr], kr * sizeof(float));
+    else
+      for (size_t j = 0; j < kr; ++j) own.k<fp16_t>(l, row)[j] = f32_to_fp16(s.kva[i * kr + j]);
+  }
+  const size_t n_shared = s.n_shared_;
+  const float* shared = n_shared ? latent_rows(s, l, n_shared) : nullptr;
+  size_t total = 0;
+  for (const seq_token& t : tokens) total += (size_t{t.pos} + 1) * kr;
+  if (s.seq_rows.size() < total) s.seq_rows.resize(total);
+  s.tok_c.resize(n);
+  s.tok_len.resize(n);
+  float* dst = s.seq_rows.data();
+  for (size_t i = 0; i < n; ++i) {
+    const seq_token& t = tokens[i];
+    if (n_shared) std::memcpy(dst, shared, n_shared * kr * sizeof(float));
+    const size_t first = size_t{t.seq} * s.seq_len_, mine = t.pos + 1 - n_shared;
+    if (s.kv_ == attn::kv_type::f32)
+      std::memcpy(dst + n_shared * kr, own.k<float>(l, first), mine * kr * sizeof(float));
+    else
+      dequantize_row(ggml_type::f16, own.k<fp16_t>(l, first), dst + n_shared * kr, static_cast<int64_t>(mine * kr));
+    s.tok_c[i] = dst;
+    s.tok_len[i] = t.pos + 1;
+    dst += (size_t{t.pos} + 1) * kr;
+  }
+  absorbed_attention(s, w, n, true);                  // att[n, H, v]
+  s.mm_.matmul(w.wo, s.att.data(), n, s.xb.data());  // xb[n, d]
 }
 
 // out[n, d] = down(silu(gate(in)) * up(in)); in and out may be the same buffer.

@@ -55,6 +55,10 @@ void load_kv_b(const tensor_source& src, const std::string& p, const hparams& hp
     for (uint64_t i = 0; i < nope; ++i)
       for (uint64_t j = 0; j < r; ++j) head[i * r + j] = kt[j * nope + i];
     dequant_rows(*vb, h * vd, vd, head + nope * r);  // [v][kv_lora]
+    L.k_b.push_back({kb->type, kb->data + h * r * ggml_row_bytes(kb->type, nope), static_cast<int64_t>(r),
+                     static_cast<int64_t>(nope)});
+    L.v_b.push_back({vb->type, vb->data + h * vd * ggml_row_bytes(vb->type, r), static_cast<int64_t>(vd),
+                     static_cast<int64_t>(r)});
   }
   L.kv_b = L.kv_b_own.data();
 }

@@ -24,6 +24,10 @@ struct mla_layer {
   // kv_b_own (dequantized from a fused attn_kv_b or llama.cpp's split attn_k_b / attn_v_b).
   const float* kv_b = nullptr;
   std::vector<float> kv_b_own;
+  // Split files only: per head the stored attn_k_b [kv_lora, nope] and attn_v_b [v, kv_lora], in the
+  // file's type. Decode multiplies these (as llama.cpp does) rather than kv_b: a quantized head reads a
+  // quarter or less of the bytes of its f32 rows.
+  std::vector<weight_view> k_b, v_b;
   weight_view wo{};               // [d, n_head * v]
   std::vector<float> ffn_norm;    // [d]
   // Dense feed-forward (the first n_layer_dense_lead layers).

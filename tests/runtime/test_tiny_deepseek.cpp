@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,15 @@ float max_err(const std::vector<float>& all, size_t V, const std::vector<size_t>
     const auto row = ref.arr[k].as_vector<float>();
     REQUIRE(row.size() == V);
     for (size_t v = 0; v < V; ++v) e = std::max(e, std::fabs(all[pos[k] * V + v] - row[v]));
+  }
+  return e;
+}
+
+float max_err_rows(const json& a, const json& b) {
+  float e = 0;
+  for (size_t k = 0; k < a.arr.size(); ++k) {
+    const auto x = a.arr[k].as_vector<float>(), y = b.arr[k].as_vector<float>();
+    for (size_t v = 0; v < x.size(); ++v) e = std::max(e, std::fabs(x[v] - y[v]));
   }
   return e;
 }
@@ -210,6 +220,71 @@ TEST_CASE("deepseek2: Q8_0 GGUFs against transformers on the same rounded weight
   }
 }
 
+// llama.cpp's logits for the same GGUF files (tools/make_deepseek_models.py llamacpp: llama-cpp-python
+// 0.3.36, f16 KV cache, whole sequence in one batch and one token per call; CI has no llama.cpp, so
+// reference_llamacpp.json holds its numbers, beside transformers' logits for the weights the file holds).
+// Both runtimes read the file alone, so ds_v3's mscale is the file's (= mscale_all_dim) in all three.
+// The files: F32, gguf-py's Q8_0, and llama.cpp's own Q4_K_M (whose 32-wide rows fall back to
+// q5_0/q5_1/f16).
+TEST_CASE("deepseek2: the GGUFs give llama.cpp's logits") {
+  for (const auto& m : manifest()["models"].arr) {
+    const std::string name = m["name"].str;
+    const json lc = json::parse(dianoia::test::read_file(ds_dir() + "/" + name + "/reference_llamacpp.json"))["files"];
+    for (const auto& [file, ref] : lc.obj) {
+      CAPTURE(file);
+      auto f = gguf::file::open(ds_dir() + "/" + name + "/" + file);
+      auto net = create_model(hparams_from_gguf(*f), *f);
+      const size_t V = net->hp().n_vocab;
+      const bool f32 = file.find(".F32.") != std::string::npos;
+      float vs_lc[2] = {0, 0}, vs_hf[2] = {0, 0}, lc_hf[2] = {0, 0};
+      size_t agree = 0, clear = 0, agree_all = 0, clear_all = 0;
+      for (int mode = 0; mode < 2; ++mode) {
+        const char* mname = mode == 0 ? "prefill" : "decode";
+        for (const char* n : k_seqs) {
+          CAPTURE(n);
+          const auto ids = manifest()["sequences"][n].as_vector();
+          const auto pos = manifest()["positions"][n].as_vector<size_t>();
+          const json& rows = ref[mname][n];
+          const auto out = run(*net, ids, mode == 0 ? ids.size() : 1, false);
+          vs_lc[mode] = std::max(vs_lc[mode], max_err(out, V, pos, rows));
+          vs_hf[mode] = std::max(vs_hf[mode], max_err(out, V, pos, ref["transformers"][n]));
+          const float lc_seq = max_err_rows(rows, ref["transformers"][n]);
+          lc_hf[mode] = std::max(lc_hf[mode], lc_seq);
+          for (size_t k = 0; k < pos.size(); ++k) {
+            auto row = rows.arr[k].as_vector<float>();
+            const size_t top = static_cast<size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+            const float best = row[top];
+            row[top] = -INFINITY;
+            if (best - *std::max_element(row.begin(), row.end()) < 0.5f) continue;
+            const float* o = &out[pos[k] * V];
+            const bool same = static_cast<size_t>(std::max_element(o, o + V) - o) == top;
+            ++clear_all;
+            agree_all += same;
+            // A sequence where llama.cpp lands a whole logit away from transformers took another expert
+            // somewhere (see below); its top-1 is not the model's to agree with.
+            if (lc_seq > 1.0f) continue;
+            ++clear;
+            agree += same;
+          }
+        }
+      }
+      CHECK(agree == clear);
+      if (f32) {
+        CHECK(vs_lc[0] <= 0.02f);  // the f16 latent cache's rounding, summed in different orders
+        CHECK(vs_lc[1] <= 0.02f);
+      }
+      // As close to transformers as llama.cpp is (the dense models' rule, tests/model/test_tiny_models).
+      CHECK(vs_hf[0] <= 1.25f * lc_hf[0] + 0.01f);
+      CHECK(vs_hf[1] <= 1.25f * lc_hf[1] + 0.01f);
+      MESSAGE(name << " " << file << ": max |dianoia - llama.cpp| prefill " << vs_lc[0] << ", decode " << vs_lc[1]
+                   << "; top-1 agrees at " << agree_all << "/" << clear_all << " positions with a llama.cpp margin"
+                   << " >= 0.5 (" << agree << "/" << clear << " outside sequences where llama.cpp routes"
+                   << " differently); from transformers on the file's weights: dianoia " << vs_hf[0] << " / "
+                   << vs_hf[1] << ", llama.cpp " << lc_hf[0] << " / " << lc_hf[1]);
+    }
+  }
+}
+
 TEST_CASE("deepseek2: the KV cache holds kv_lora_rank + qk_rope_head_dim values per token and layer") {
   for (const auto& m : manifest()["models"].arr) {
     const loaded l = load(m["name"].str);
@@ -339,4 +414,59 @@ TEST_CASE("deepseek2: a missing or misshapen weight is named, never run") {
   const loaded l = load("ds_v3");
   CHECK_THROWS_WITH_AS(create_model(l.hp, hiding_source(*l.weights, "blk.2.ffn_down_exps.5.weight")),
                        doctest::Contains("blk.2.ffn_down_exps.5.weight' is missing"), dianoia::detail::error);
+}
+
+// Several sequences over one shared prompt (self-consistency samples): a pass of forward_batch gives
+// each token the bits it gets when its sequence decodes alone (short passes multiply row by row), also
+// with several tokens of one sequence in a pass; a kept sequence continues through forward().
+TEST_CASE("deepseek2: forward_batch decodes each sequence as it decodes alone") {
+  const loaded hf = load("ds_v3");
+  auto f = gguf::file::open(ds_dir() + "/ds_v2/ds_v2.Q8_0.gguf");
+  auto q8 = create_model(hparams_from_gguf(*f), *f);
+  const auto ids = manifest()["sequences"]["200"].as_vector();
+  const uint32_t P = 20, S = 3, steps = 6;
+  auto tok = [&](uint32_t seq, uint32_t k) { return ids[P + 40 * seq + k]; };  // sequence seq's k-th own token
+  for (const model* net : {hf.net.get(), q8.get()}) {
+    for (bool f32 : {true, false}) {
+      CAPTURE(f32);
+      const size_t V = net->hp().n_vocab;
+      // Alone: the prompt, then each sequence's tokens one per call.
+      std::vector<std::vector<float>> alone(S, std::vector<float>((steps + 2) * V));
+      for (uint32_t q = 0; q < S; ++q) {
+        auto st = net->new_state(256, 2, f32);
+        std::vector<float> l(V);
+        net->forward(*st, std::span<const int32_t>(ids.data(), P), 0, l.data(), false);
+        for (uint32_t k = 0; k < steps + 2; ++k) {
+          const int32_t t = tok(q, k);
+          net->forward(*st, std::span<const int32_t>(&t, 1), P + k, &alone[q][k * V], false);
+        }
+      }
+      auto st = net->new_state(256, 2, f32);
+      std::vector<float> l(S * 2 * V);
+      net->forward(*st, std::span<const int32_t>(ids.data(), P), 0, l.data(), false);
+      CHECK_THROWS_AS(net->forward_batch(*st, std::vector<seq_token>{{tok(0, 0), 0, P, true}}, l.data()), error);
+      net->begin_sequences(*st, P, S);
+      bool same = true;
+      for (uint32_t k = 0; k < steps; ++k) {
+        std::vector<seq_token> pass;
+        for (uint32_t q = 0; q < S; ++q) pass.push_back({tok(q, k), q, P + k, true});
+        net->forward_batch(*st, pass, l.data());
+        for (uint32_t q = 0; q < S; ++q) same &= std::memcmp(&l[q * V], &alone[q][k * V], V * sizeof(float)) == 0;
+      }
+      CHECK(same);
+      // Two tokens of sequence 1 and one of sequence 2 in one pass; a gap is refused.
+      const std::vector<seq_token> mixed = {{tok(1, steps), 1, P + steps, true}, {tok(2, steps), 2, P + steps, false},
+                                            {tok(1, steps + 1), 1, P + steps + 1, true}};
+      CHECK_THROWS_AS(net->forward_batch(*st, std::vector<seq_token>{{tok(0, steps), 0, P + steps + 1, true}}, l.data()),
+                      error);
+      net->forward_batch(*st, mixed, l.data());
+      CHECK(std::memcmp(&l[0], &alone[1][steps * V], V * sizeof(float)) == 0);
+      CHECK(std::memcmp(&l[V], &alone[1][(steps + 1) * V], V * sizeof(float)) == 0);
+      // Sequence 2 kept: forward() continues it as the shared cache.
+      net->end_sequences(*st, 2, steps + 1);
+      const int32_t t = tok(2, steps + 1);
+      net->forward(*st, std::span<const int32_t>(&t, 1), P + steps + 1, l.data(), false);
+      CHECK(std::memcmp(l.data(), &alone[2][(steps + 1) * V], V * sizeof(float)) == 0);
+    }
+  }
 }
