@@ -264,10 +264,11 @@ TEST_CASE("host stages: reorder, shrink, rewrite, select; misbehaviour is invali
   sampler_params q = plain(1.0f);
   q.host_stages = {{"last", last, true}};
   sampler picker(q);
+  CHECK(st.resets == 1);  // a chain starts a generation
   CHECK(picker.sample(logits) == 19);  // unsorted: id order
   CHECK(st.accepted == 1);
   picker.reset();
-  CHECK(st.resets == 1);
+  CHECK(st.resets == 2);
   // Placed by the order.
   sampler_params o = plain(1.0f);
   o.order = parse_stage_order("top_k host temperature");
