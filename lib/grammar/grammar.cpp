@@ -1,10 +1,14 @@
 #include "grammar/grammar.hpp"
 
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/vocab.hpp"
 
 #ifdef DIANOIA_HAVE_LLGUIDANCE
 #include <llguidance.h>
@@ -20,6 +24,19 @@ std::string_view grammar_kind_name(grammar_kind k) {
     case grammar_kind::none: break;
   }
   return "grammar";
+}
+
+std::shared_ptr<const grammar_vocab> shared_grammar_vocab(const tokenizer& tok, std::span<const int32_t> eog_ids) {
+  // Keyed by address: a tokenizer outlives every session on it, so an entry whose tokenizer is gone has
+  // expired (no session holds it) before the address can be reused.
+  static std::mutex m;
+  static std::map<const tokenizer*, std::weak_ptr<const grammar_vocab>> cache;
+  std::lock_guard lock(m);
+  for (auto it = cache.begin(); it != cache.end();) it = it->second.expired() ? cache.erase(it) : std::next(it);
+  if (auto hit = cache[&tok].lock()) return hit;
+  auto v = std::make_shared<const grammar_vocab>(tok, eog_ids);
+  cache[&tok] = v;
+  return v;
 }
 
 #ifdef DIANOIA_HAVE_LLGUIDANCE
@@ -56,6 +73,28 @@ const char* engine_kind(grammar_kind k) {
   fail(errc::invalid_argument, "no grammar given");
 }
 
+// JSON schemas: the engine lets whitespace run on between tokens, and a small model can fill its whole
+// budget with blank lines. Unless the schema sets the engine's own options ("x-guidance"), whitespace is
+// bounded as llama.cpp's schema converter bounds it: one space, or one or two newlines and at most 20
+// spaces or tabs of indentation.
+std::string bounded_whitespace(const std::string& schema) {
+  if (schema.find("\"x-guidance\"") != std::string::npos) return schema;
+  try {
+    (void)json_parse(schema);
+  } catch (const error&) {
+    return schema;  // the engine says what is wrong, at the right place
+  }
+  const size_t open = schema.find_first_not_of(" \t\r\n");
+  if (open == std::string::npos || schema[open] != '{') return schema;  // e.g. `true`: left to the engine
+  const size_t next = schema.find_first_not_of(" \t\r\n", open + 1);
+  const bool empty = next != std::string::npos && schema[next] == '}';
+  std::string out = schema.substr(0, open + 1);
+  out += R"js("x-guidance":{"whitespace_pattern":"(\\x20|\\x0A{1,2}[\\x20\\x09]{0,20})"})js";
+  if (!empty) out += ',';
+  out += schema.substr(open + 1);
+  return out;
+}
+
 }  // namespace
 
 struct grammar_vocab::impl {
@@ -86,8 +125,15 @@ grammar_vocab::grammar_vocab(const tokenizer& tok, std::span<const int32_t> eog_
   init.tok_eos = static_cast<uint32_t>(!eog_ids.empty() ? eog_ids[0] : std::max(tok.eos(), 0));
   init.token_lens = lens.data();
   init.token_bytes = reinterpret_cast<const uint8_t*>(bytes.data());
-  init.tokenize_fn = tokenize_cb;
-  init.tokenize_user_data = &tok;
+  // The engine tokenizes forced text with our encoder, which must add nothing. A SentencePiece vocabulary
+  // that prefixes a space to the text's first word would put that space into every forced piece: there
+  // the engine tokenizes greedily on its own instead.
+  if (tok.vocab().model == vocab_model::spm && tok.vocab().add_space_prefix) {
+    init.use_approximate_greedy_tokenize_fn = true;
+  } else {
+    init.tokenize_fn = tokenize_cb;
+    init.tokenize_user_data = &tok;
+  }
   init.tok_eos_extra = extra.empty() ? nullptr : extra.data();
   init.tok_eos_extra_count = static_cast<uint32_t>(extra.size());
   char err[1024] = {};
@@ -113,7 +159,8 @@ grammar_matcher::grammar_matcher(std::shared_ptr<const grammar_vocab> vocab, con
   if (g.text.find('\0') != std::string::npos)
     fail(errc::invalid_argument, "the {} contains a NUL byte", grammar_kind_name(g.kind));
   const LlgConstraintInit init = constraint_init(vocab_->p_->t);
-  p_->m = llg_new_matcher(&init, kind, g.text.c_str());
+  const std::string text = g.kind == grammar_kind::json_schema ? bounded_whitespace(g.text) : g.text;
+  p_->m = llg_new_matcher(&init, kind, text.c_str());
   if (const char* e = llg_matcher_get_error(p_->m))
     fail(errc::invalid_argument, "invalid {}: {}", grammar_kind_name(g.kind), e);
   p_->mask.resize(llg_matcher_get_mask_byte_size(p_->m) / sizeof(uint32_t));
@@ -128,7 +175,8 @@ grammar_matcher::~grammar_matcher() = default;
 
 void grammar_matcher::mask(std::span<float> logits) {
   auto& w = p_->mask;
-  if (llg_matcher_compute_mask_into(p_->m, w.data(), w.size() * sizeof(uint32_t)) != 0)
+  if (llg_matcher_compute_mask_into(p_->m, w.data(), w.size() * sizeof(uint32_t)) != 0 ||
+      llg_matcher_is_error(p_->m))
     p_->engine_failed("compute the token mask");
   const size_t n = std::min(logits.size(), static_cast<size_t>(vocab_->n_vocab()));
   // Whole words at a time: most of a mask is all-allowed or all-refused runs.

@@ -72,7 +72,7 @@ session::prepared session::prepare(std::span<const int32_t> prompt_in, const gen
   }
   if (opt.grammar.active()) {
     // Compiled before the prompt is evaluated, so that a bad grammar fails at once.
-    if (!grammar_vocab_) grammar_vocab_ = std::make_shared<const grammar_vocab>(tok_, eog_ids_);
+    if (!grammar_vocab_) grammar_vocab_ = shared_grammar_vocab(tok_, eog_ids_);
     p.grammar = std::make_shared<const grammar_matcher>(grammar_vocab_, opt.grammar);
   }
   if (p.prompt.size() >= state_->n_ctx())
