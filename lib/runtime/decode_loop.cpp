@@ -160,12 +160,11 @@ std::span<const int32_t> decode_loop::step(std::span<float> logits) {
 // do so: the open tag stays allowed then. Returns whether the grammar applies to this token.
 bool decode_loop::constrain(std::span<float> logits, bool thinking) {
   if (!grammar_ || thinking) return false;
-  const bool may_open = open_id_ && n_gen_ == 0 && st_.injected_tokens == 0 &&
-                        static_cast<size_t>(*open_id_) < logits.size();
-  const float open_logit = may_open ? logits[static_cast<size_t>(*open_id_)] : 0.0f;
+  may_open_ = open_id_ && n_gen_ == 0 && st_.injected_tokens == 0 && static_cast<size_t>(*open_id_) < logits.size();
+  const float open_logit = may_open_ ? logits[static_cast<size_t>(*open_id_)] : 0.0f;
   if (opt_.logprobs >= 0 || conf_) raw_.assign(logits.begin(), logits.end());  // they report the model's own
   grammar_->mask(logits);
-  if (may_open) logits[static_cast<size_t>(*open_id_)] = open_logit;
+  if (may_open_) logits[static_cast<size_t>(*open_id_)] = open_logit;
   return true;
 }
 
@@ -191,7 +190,7 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
     return {};
   }
   if (env_.tok.is_eog(id)) return finish(stop_reason::eos);
-  if (constrained && !(open_id_ && id == *open_id_ && n_gen_ == 0)) grammar_->accept(id);
+  if (constrained && !(may_open_ && id == *open_id_)) grammar_->accept(id);
   if (strip_space_ && !piece.empty()) {
     if (piece[0] == ' ') piece.erase(0, 1);
     strip_space_ = false;

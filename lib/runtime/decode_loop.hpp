@@ -88,6 +88,7 @@ class decode_loop {
   std::optional<grammar_matcher> grammar_;  // the answer's position in the grammar
   std::optional<int32_t> open_id_;           // the open tag as one token: a model may still open a thought
   std::vector<float> raw_;                   // the logits before the mask, for logprobs and confidences
+  bool may_open_ = false;                    // this token may be the open tag, outside the grammar
   std::optional<confidence_tracker> conf_;  // with confidence.top_k > 0
   std::vector<token_logprob> conf_buf_;
   stop_matcher stops_;

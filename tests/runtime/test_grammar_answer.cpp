@@ -169,6 +169,28 @@ TEST_CASE("grammar: without reasoning the grammar holds from the first token; a 
   CHECK(r.content == "no");
 }
 
+TEST_CASE("grammar: in automatic mode a model may still open its thought with its first token" *
+          doctest::skip(!grammar_engine_available())) {
+  test_vocab v;
+  context_model m(v.tok->n_vocab());
+  prose_model pm{v};
+  const auto prompt = v.bytes("Q: 6*7?\n");  // the prompt does not open the thought
+  pm.prompt_len = prompt.size() + 1;
+  m.next = [&](const std::vector<int32_t>& ctx, float* logits) {
+    if (ctx.size() == prompt.size()) {
+      logits[v.think] = 10.0f;  // the model opens its thought itself
+      return;
+    }
+    pm(ctx, logits);
+  };
+  session s(m, *v.tok, 1024, 1);
+  generate_options o = greedy();
+  o.grammar = {grammar_kind::json_schema, k_schema};
+  const result r = run(s, prompt, o);
+  CHECK(r.reasoning == pm.thought);
+  check_schema_valid(r.content);
+}
+
 TEST_CASE("grammar: every sample follows its own copy of the grammar" * doctest::skip(!grammar_engine_available())) {
   test_vocab v;
   context_model m(v.tok->n_vocab());
