@@ -431,6 +431,18 @@ typedef struct dianoia_generate_params {
   uint32_t confidence_warmup;   /* online: traces that set the threshold (default 16) */
   float confidence_consensus;   /* online: stop sampling once the leading answer holds this share of the
                                    confidence-weighted vote (default 0.95; > 1: never) */
+
+  /* --- grammar-constrained answers (DIANOIA_GRAMMAR_*) --- */
+  int32_t grammar_kind;         /* DIANOIA_GRAMMAR_NONE (default), _JSON_SCHEMA, _LARK or _REGEX */
+  const char* grammar;          /* NUL-terminated UTF-8 text of that kind; required unless NONE. Constrains the
+                                   answer channel only: the thought is free. With reasoning the grammar
+                                   starts at the first token after the close tag (also when
+                                   max_reasoning_tokens closes the thought); without, at the first token.
+                                   Once the grammar is complete the answer ends (DIANOIA_STOP_EOS). Each
+                                   sample follows the grammar on its own. A grammar the engine refuses is
+                                   DIANOIA_ERR_INVALID_ARGUMENT with the engine's message (before any
+                                   event); a library built without the engine (dianoia_has_grammar_engine)
+                                   returns DIANOIA_ERR_UNSUPPORTED */
 } dianoia_generate_params;
 
 typedef struct dianoia_logit_bias {
@@ -578,6 +590,18 @@ typedef struct dianoia_event {
                                             up and later samples not stopped vote, weighted by score */
 #define DIANOIA_CONFIDENCE_LOWEST_GROUP 0
 #define DIANOIA_CONFIDENCE_BOTTOM_10 1
+
+/* dianoia_generate_params.grammar_kind. The engine is llguidance: its JSON-schema subset, its Lark
+ * dialect (https://github.com/guidance-ai/llguidance/blob/main/docs/syntax.md; %json{...} embeds a
+ * schema) and Rust regex syntax (the whole answer must match). */
+#define DIANOIA_GRAMMAR_NONE 0
+#define DIANOIA_GRAMMAR_JSON_SCHEMA 1 /* a JSON schema (draft 2020-12 subset): the answer is one JSON value */
+#define DIANOIA_GRAMMAR_LARK 2        /* a Lark grammar; its start rule is `start` */
+#define DIANOIA_GRAMMAR_REGEX 3       /* a regular expression */
+
+/* Whether this library was built with the grammar engine (grammar_kind other than NONE works).
+ * Thread-safe. */
+DIANOIA_API bool dianoia_has_grammar_engine(void);
 
 /* Receives each event in order, on the generating thread. The event and every pointer in it are valid
  * only during the call. Return false to stop the generation: DONE still follows, with

@@ -129,6 +129,17 @@ detail::generate_options to_options(const dianoia_generate_params* in) {
     case DIANOIA_TOOL_SYNTAX_LLAMA3: o.tool_calls = detail::tool_syntax::llama3; break;
     default: fail(errc::invalid_argument, "tool_call_syntax {} is not a DIANOIA_TOOL_SYNTAX_* value", p.tool_call_syntax);
   }
+  switch (p.grammar_kind) {
+    case DIANOIA_GRAMMAR_NONE: break;
+    case DIANOIA_GRAMMAR_JSON_SCHEMA: o.grammar.kind = detail::grammar_kind::json_schema; break;
+    case DIANOIA_GRAMMAR_LARK: o.grammar.kind = detail::grammar_kind::lark; break;
+    case DIANOIA_GRAMMAR_REGEX: o.grammar.kind = detail::grammar_kind::regex; break;
+    default: fail(errc::invalid_argument, "grammar_kind {} is not a DIANOIA_GRAMMAR_* value", p.grammar_kind);
+  }
+  if (o.grammar.active()) {
+    if (!p.grammar) fail(errc::invalid_argument, "grammar_kind is set but grammar is NULL");
+    o.grammar.text = c_text(p.grammar, "grammar");
+  }
   return o;
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/log.hpp"
+#include "grammar/grammar.hpp"
 #include "guard.hpp"
 #include "kernels/cpu_features.hpp"
 #include "kernels/gemv/gemv.hpp"
@@ -96,6 +97,8 @@ DIANOIA_API dianoia_status dianoia_log_set(dianoia_log_fn fn, void* user_data, d
 DIANOIA_API uint32_t dianoia_version(void) {
   return DIANOIA_VERSION_MAJOR * 10000 + DIANOIA_VERSION_MINOR * 100 + DIANOIA_VERSION_PATCH;
 }
+
+DIANOIA_API bool dianoia_has_grammar_engine(void) { return dianoia::detail::grammar_engine_available(); }
 
 DIANOIA_API const char* dianoia_version_string(void) {
   return DIANOIA_STR(DIANOIA_VERSION_MAJOR) "." DIANOIA_STR(DIANOIA_VERSION_MINOR) "." DIANOIA_STR(DIANOIA_VERSION_PATCH);

@@ -78,6 +78,11 @@ foreach(_d LIBDIR INCLUDEDIR)
 endforeach()
 # What a static link needs besides libdianoia.a: oneDNN, fmt, PCRE2, threads and the C++ runtime.
 set(DIANOIA_PC_LIBS_PRIVATE "-ldnnl -lfmt -lpcre2-8 -lgomp -pthread -lstdc++ -lm")
+if(DIANOIA_HAVE_LLGUIDANCE)
+  # The grammar engine (Rust) as an archive of its own beside libdianoia.a, and what Rust's runtime needs.
+  install(FILES ${DIANOIA_LLGUIDANCE_LIB} DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT devel)
+  string(APPEND DIANOIA_PC_LIBS_PRIVATE " -ldianoia_llguidance -ldl -lrt -lutil -lgcc_s")
+endif()
 set(DIANOIA_PC_PREFIX "@DIANOIA_PC_PREFIX@") # kept as a placeholder, see below
 configure_file(${CMAKE_CURRENT_LIST_DIR}/dianoia.pc.in ${PROJECT_BINARY_DIR}/dianoia.pc.tmp @ONLY)
 # ${prefix} is filled in at install time so that `cmake --install --prefix X` gives a correct file.

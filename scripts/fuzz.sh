@@ -30,7 +30,7 @@ max_len_for() {
 }
 dict_for() {
   case $1 in
-    json | tokenizer_json | index_json | config_json | safetensors | serve_request) echo fuzz/dict/json.dict ;;
+    json | tokenizer_json | index_json | config_json | safetensors | serve_request | tool_calls) echo fuzz/dict/json.dict ;;
     chat_template) echo fuzz/dict/jinja.dict ;;
     gguf) echo fuzz/dict/gguf.dict ;;
   esac

@@ -61,6 +61,9 @@ if ! "$venv/bin/python" -c 'import openai' >/dev/null 2>&1; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check 'openai>=1.40' </dev/null
 fi
 
+# cargo for the grammar engine (llguidance, built from crates.io with the library).
+bash "$here/setup-rust.sh"
+
 # The language bindings' test runners (pytest, go, cargo clippy).
 bash "$here/setup-bindings.sh"
 

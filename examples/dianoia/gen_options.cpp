@@ -22,6 +22,12 @@ const char* stop_name(dianoia_stop_reason r) {
 
 namespace {
 
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
 float to_float(const std::string& v, const char* what) { return static_cast<float>(to_double(v, what)); }
 constexpr long k_i32 = 2147483647;
 int32_t to_int(const std::string& v, const char* what, long lo = -k_i32, long hi = k_i32) {
@@ -91,10 +97,21 @@ void gen_options::parse(args& a) {
   stops = a.values({"--stop"});
   if (a.value({"--logprobs"}, v)) p.logprobs = to_int(v, "--logprobs", 0, 100);
   if (a.flag("--ignore-eos")) p.ignore_eos = true;
-  if (a.value({"--tools"}, v)) {
-    std::ifstream f(v, std::ios::binary);
-    if (!f) throw std::runtime_error("cannot read " + v);
-    tools.assign(std::istreambuf_iterator<char>(f), {});
+  if (a.value({"--tools"}, v)) tools = read_file(v);
+  // The answer's grammar (the thought stays free): one of three forms.
+  std::string schema_file, lark_file, regex;
+  const int n_grammars = int(a.value({"--json-schema"}, schema_file)) + int(a.value({"--grammar-file"}, lark_file)) +
+                         int(a.value({"--regex"}, regex));
+  if (n_grammars > 1) throw std::runtime_error("--json-schema, --grammar-file and --regex exclude each other");
+  if (!schema_file.empty()) {
+    grammar = read_file(schema_file);
+    p.grammar_kind = DIANOIA_GRAMMAR_JSON_SCHEMA;
+  } else if (!lark_file.empty()) {
+    grammar = read_file(lark_file);
+    p.grammar_kind = DIANOIA_GRAMMAR_LARK;
+  } else if (n_grammars) {
+    grammar = regex;
+    p.grammar_kind = DIANOIA_GRAMMAR_REGEX;
   }
   if (a.value({"--tool-syntax"}, v)) {
     const char* names[] = {"auto", "none", "hermes", "deepseek", "llama3"};
@@ -146,6 +163,7 @@ void gen_options::bind() {
   p.dry_sequence_breakers = breakers.empty() ? nullptr : breaker_ptrs.data();
   p.n_dry_sequence_breakers = breaker_ptrs.size();
   p.tools = tools.empty() ? nullptr : tools.c_str();
+  p.grammar = p.grammar_kind == DIANOIA_GRAMMAR_NONE ? nullptr : grammar.c_str();
   p.logit_bias = bias.data();
   p.n_logit_bias = bias.size();
 }

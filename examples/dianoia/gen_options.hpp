@@ -24,6 +24,7 @@ struct gen_options {
   void bind();
 
   std::string wrap_up, continue_text, open_tag, close_tag, order, tools;
+  std::string grammar;  // --json-schema / --grammar-file contents, or --regex
   bool online = false;  // --conf-mode online: with --vote confidence
   std::vector<std::string> stops, breakers;
   std::vector<const char*> stop_ptrs, breaker_ptrs;

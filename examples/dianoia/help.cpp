@@ -88,6 +88,12 @@ void gen_help(std::FILE* out) {
       {"--tools FILE", "JSON array of tool definitions, rendered into the template; calls arrive as tool_call events", "none"},
       {"--tool-syntax S", "auto (the template's), none, hermes, deepseek or llama3", "auto"},
   });
+  print_rows(out, "answer grammar (the thought stays free; llguidance)", {
+      {"--json-schema FILE", "the answer is JSON valid under this JSON schema", "none"},
+      {"--grammar-file FILE", "the answer follows this grammar in llguidance's Lark syntax (rule `start`; "
+                              "not GBNF)", "none"},
+      {"--regex RE", "the answer matches this regular expression (Rust regex syntax)", "none"},
+  });
 }
 
 void session_help(std::FILE* out, bool ctx) {

@@ -75,6 +75,8 @@ class handle {
 // Library version (MAJOR*10000 + MINOR*100 + PATCH) of the loaded library, which may be newer than
 // the header this program was built with.
 inline uint32_t version() { return dianoia_version(); }
+// Whether the library was built with its grammar engine (dianoia_generate_params.grammar_kind).
+inline bool has_grammar_engine() { return dianoia_has_grammar_engine(); }
 
 struct tool_call {
   std::string id;         // "" leaves the key out

@@ -43,6 +43,10 @@ decode_loop::decode_loop(const decode_env& env, const decode_setup& setup, const
     conf_.emplace(opt.confidence.window);
     conf_buf_.resize(static_cast<size_t>(opt.confidence.top_k));
   }
+  if (setup.grammar) {
+    grammar_.emplace(*setup.grammar);
+    if (setup.split) open_id_ = env.tok.find(opt.open_tag);
+  }
   if (tool_sink_ && opt.tool_calls != tool_syntax::none) {
     tools_.emplace(opt.tool_calls, opt.first_tool_call);
     for (const auto& m : tool_syntax_markers(opt.tool_calls))
@@ -151,6 +155,19 @@ std::span<const int32_t> decode_loop::step(std::span<float> logits) {
   }
 }
 
+// Masks what the grammar refuses when this token is the answer's (the thought is never constrained).
+// Before anything was generated a model that opens its thought itself (automatic reasoning) may still
+// do so: the open tag stays allowed then. Returns whether the grammar applies to this token.
+bool decode_loop::constrain(std::span<float> logits, bool thinking) {
+  if (!grammar_ || thinking) return false;
+  may_open_ = open_id_ && n_gen_ == 0 && st_.injected_tokens == 0 && static_cast<size_t>(*open_id_) < logits.size();
+  const float open_logit = may_open_ ? logits[static_cast<size_t>(*open_id_)] : 0.0f;
+  if (opt_.logprobs >= 0 || conf_) raw_.assign(logits.begin(), logits.end());  // they report the model's own
+  grammar_->mask(logits);
+  if (may_open_) logits[static_cast<size_t>(*open_id_)] = open_logit;
+  return true;
+}
+
 // Samples a token and passes its text on. Returns it for evaluation, or nothing: the generation ended
 // (done_), or a continuation was injected without tokens and the loop must go round again.
 std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool thinking) {
@@ -158,7 +175,12 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
     for (int32_t e : env_.eog_ids) logits[static_cast<size_t>(e)] = -INFINITY;
   // Hugging Face pads embeddings past the tokenizer's last id: those rows are not tokens.
   for (size_t i = static_cast<size_t>(env_.tok.n_vocab()); i < logits.size(); ++i) logits[i] = -INFINITY;
+  const bool constrained = constrain(logits, thinking);
   const int32_t id = smp_.sample(logits);
+  if (constrained && !raw_.empty()) {
+    std::copy(raw_.begin(), raw_.end(), logits.begin());
+    raw_.clear();
+  }
   // A tool syntax's markers may be control tokens, which are not rendered as text otherwise.
   const bool marker = std::find(marker_ids_.begin(), marker_ids_.end(), id) != marker_ids_.end();
   std::string piece = env_.tok.token_bytes(id, marker);
@@ -168,6 +190,7 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
     return {};
   }
   if (env_.tok.is_eog(id)) return finish(stop_reason::eos);
+  if (constrained && !(may_open_ && id == *open_id_)) grammar_->accept(id);
   if (strip_space_ && !piece.empty()) {
     if (piece[0] == ' ') piece.erase(0, 1);
     strip_space_ = false;
@@ -206,6 +229,8 @@ std::span<const int32_t> decode_loop::sample(std::span<float> logits, bool think
     return finish(stop_reason::stop_string);
   }
   if (!sink_ok_) return finish(stop_reason::callback);
+  // The answer is complete: only an end-of-generation token could follow, no need to sample it.
+  if (constrained && grammar_->stopped()) return finish(stop_reason::eos);
   if (unsure) return finish(stop_reason::low_confidence);
   if (opt_.max_tokens > 0 && n_gen_ >= static_cast<uint32_t>(opt_.max_tokens)) return finish(stop_reason::max_tokens);
   if (n_past_ >= env_.n_ctx) return finish(stop_reason::context_full);

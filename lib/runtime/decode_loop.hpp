@@ -33,6 +33,7 @@ struct decode_setup {
   std::span<const int32_t> prompt;  // already evaluated; its last position's logits go to the first step
   bool split = false;               // reasoning and answer as separate channels
   bool in_thought = false;          // the output starts inside a thought
+  const grammar_matcher* grammar = nullptr;  // constrains the answer; the loop follows a copy of it
 };
 
 // The budget part of a generation's options.
@@ -65,6 +66,7 @@ class decode_loop {
   std::optional<std::span<const int32_t>> after_inject(stop_reason r);
   std::optional<std::span<const int32_t>> close_thought();
   std::span<const int32_t> sample(std::span<float> logits, bool thinking);
+  bool constrain(std::span<float> logits, bool thinking);
   std::span<const int32_t> finish(stop_reason why);
   void emit();
   void emit_tools();
@@ -83,6 +85,10 @@ class decode_loop {
   std::optional<tool_call_parser> tools_;  // with a tool sink and a syntax
   std::vector<int32_t> marker_ids_;        // the syntax's marker tokens (rendered even if special)
   std::vector<tool_piece> pieces_;
+  std::optional<grammar_matcher> grammar_;  // the answer's position in the grammar
+  std::optional<int32_t> open_id_;           // the open tag as one token: a model may still open a thought
+  std::vector<float> raw_;                   // the logits before the mask, for logprobs and confidences
+  bool may_open_ = false;                    // this token may be the open tag, outside the grammar
   std::optional<confidence_tracker> conf_;  // with confidence.top_k > 0
   std::vector<token_logprob> conf_buf_;
   stop_matcher stops_;

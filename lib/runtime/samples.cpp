@@ -208,7 +208,7 @@ std::vector<generation_stats> session::samples_in_lockstep(const prepared& p, ui
       lanes.push_back(std::make_unique<lane>(lane{i, s, make_sampler(opts[i].sampling, p.prompt), logits_, {}, {}}));
       lane* l = lanes.back().get();
       auto text = [&order, l](channel ch, std::string_view t) { return order.text(l->index, ch, t, l->loop->stats()); };
-      l->loop = std::make_unique<decode_loop>(env, decode_setup{p.prompt, p.split, p.in_thought}, opts[i], l->smp,
+      l->loop = std::make_unique<decode_loop>(env, decode_setup{p.prompt, p.split, p.in_thought, p.grammar.get()}, opts[i], l->smp,
                                               text, token_sink(), l->context);
     }
     run_lockstep(net_, *state_, lanes, order);

@@ -70,6 +70,11 @@ session::prepared session::prepare(std::span<const int32_t> prompt_in, const gen
     p.prompt.insert(p.prompt.end(), open.begin(), open.end());
     p.in_thought = true;
   }
+  if (opt.grammar.active()) {
+    // Compiled before the prompt is evaluated, so that a bad grammar fails at once.
+    if (!grammar_vocab_) grammar_vocab_ = shared_grammar_vocab(tok_, eog_ids_);
+    p.grammar = std::make_shared<const grammar_matcher>(grammar_vocab_, opt.grammar);
+  }
   if (p.prompt.size() >= state_->n_ctx())
     fail(errc::context_full, "the prompt has {} tokens but the context holds {} (and one more is needed to generate)",
          p.prompt.size(), state_->n_ctx());
@@ -172,7 +177,7 @@ std::vector<generation_stats> session::generate_samples(std::span<const int32_t>
 generation_stats session::decode(const prepared& p, const generate_options& opt, sampler& smp, const text_sink& sink,
                                  const token_sink& tokens, const tool_sink& tools) {
   const decode_env env{tok_, eog_ids_, state_->n_ctx(), cancel_};
-  decode_loop loop(env, {p.prompt, p.split, p.in_thought}, opt, smp, sink, tokens, history_, tools);
+  decode_loop loop(env, {p.prompt, p.split, p.in_thought, p.grammar.get()}, opt, smp, sink, tokens, history_, tools);
   for (auto ids = loop.step(logits_); !ids.empty(); ids = loop.step(logits_)) {
     net_.forward(*state_, ids, n_past_, logits_.data(), false);
     n_past_ += static_cast<uint32_t>(ids.size());

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "grammar/grammar.hpp"
 #include "model/model.hpp"
 #include "runtime/confidence.hpp"
 #include "runtime/reasoning_parser.hpp"
@@ -55,6 +56,9 @@ struct generate_options {
   tool_syntax tool_calls = tool_syntax::none;
   uint32_t first_tool_call = 0;
   confidence_options confidence;  // DeepConf token confidences (and the online stop)
+  // Constrains the answer channel only: the thought is free. With reasoning, the grammar starts at the
+  // first token after the thought closes (also when the budget closes it); without, at the first token.
+  grammar_spec grammar;
 };
 
 struct generation_stats {
@@ -167,6 +171,7 @@ class session {
     std::vector<int32_t> prompt;
     bool split = false;
     bool in_thought = false;
+    std::shared_ptr<const grammar_matcher> grammar;  // compiled opt.grammar, at its start; each loop copies it
   };
   prepared prepare(std::span<const int32_t> prompt, const generate_options& opt, bool allow_auto) const;
   // Evaluates prompt, reusing the cached prefix; leaves the last position's logits in logits_. Returns
@@ -200,6 +205,7 @@ class session {
   token_texts texts_;
   std::vector<int32_t> history_;
   uint32_t n_past_ = 0;
+  mutable std::shared_ptr<const grammar_vocab> grammar_vocab_;  // built on the first grammar
   std::atomic<bool> cancel_{false};
 };
 

@@ -23,12 +23,17 @@ __all__ = [
     "Model", "Session", "Conversation", "Detokenizer", "ModelInfo", "apply_chat_template", "Event", "Reasoning", "Content", "Token",
     "Done", "Vote", "VoteEntry", "DianoiaError", "InvalidArgumentError", "ModelIOError", "FormatError",
     "UnsupportedError", "OutOfMemoryError", "ContextFullError", "CancelledError", "InternalError", "version",
-    "version_info",
+    "version_info", "has_grammar_engine",
     "system_info", "set_log",
 ]
 
 LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_NONE = 0, 1, 2, 3, 4
 _log_keep: list[object] = []
+
+
+def has_grammar_engine() -> bool:
+    """Whether the library was built with its grammar engine (the json_schema=, lark= and regex= options)."""
+    return bool(_ffi.lib.dianoia_has_grammar_engine())
 
 
 def version() -> str:

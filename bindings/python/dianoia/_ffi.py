@@ -112,6 +112,17 @@ class GenerateParams(C.Structure):
         ("custom_samplers", C.c_void_p),
         ("n_custom_samplers", c_size),
         ("chat_template_kwargs", c_str),
+        ("tools", c_str),
+        ("tool_call_syntax", C.c_int32),
+        ("vote", C.c_int32),
+        ("confidence_top_k", C.c_int32),
+        ("confidence_window", C.c_uint32),
+        ("confidence_score", C.c_int32),
+        ("confidence_keep_percent", C.c_float),
+        ("confidence_warmup", C.c_uint32),
+        ("confidence_consensus", C.c_float),
+        ("grammar_kind", C.c_int32),
+        ("grammar", c_str),
     ]
 
 
@@ -191,6 +202,7 @@ _SIGNATURES = {
     "dianoia_status_string": (c_str, [c_status]),
     "dianoia_version": (C.c_uint32, []),
     "dianoia_version_string": (c_str, []),
+    "dianoia_has_grammar_engine": (C.c_bool, []),
     "dianoia_system_info": (c_str, []),
     "dianoia_log_set": (c_status, [LOG_FN, _P, C.c_int32]),
     "dianoia_model_params_init": (None, [C.POINTER(ModelParams), c_size]),

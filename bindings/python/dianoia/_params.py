@@ -11,11 +11,13 @@ from ._ffi import lib
 
 _REASONING = {"auto": _ffi.REASONING_AUTO, "on": _ffi.REASONING_ON, "off": _ffi.REASONING_OFF,
               True: _ffi.REASONING_ON, False: _ffi.REASONING_OFF, None: _ffi.REASONING_AUTO}
-_STRING_FIELDS = {"continue_text", "wrap_up_text", "open_tag", "close_tag", "sampler_order"}
+_STRING_FIELDS = {"continue_text", "wrap_up_text", "open_tag", "close_tag", "sampler_order", "tools"}
+# The answer's grammar (dianoia_generate_params.grammar_kind / grammar): at most one of these keywords.
+_GRAMMARS = {"json_schema": 1, "lark": 2, "regex": 3}  # DIANOIA_GRAMMAR_*
 _LIST_FIELDS = {"stop": "n_stop", "dry_sequence_breakers": "n_dry_sequence_breakers"}
 _NUMBER_FIELDS = {name for name, _ in _ffi.GenerateParams._fields_} - _STRING_FIELDS - set(_LIST_FIELDS) - {
     "struct_size", "reasoning", "logit_bias", "n_logit_bias", "custom_samplers", "n_custom_samplers",
-    "chat_template_kwargs", "n_stop", "n_dry_sequence_breakers"}
+    "chat_template_kwargs", "n_stop", "n_dry_sequence_breakers", "grammar_kind", "grammar"}
 
 
 def _utf8(s: str) -> bytes:
@@ -36,6 +38,19 @@ class GenerateOptions:
                 if value not in _REASONING:
                     raise ValueError(f"reasoning must be 'auto', 'on' or 'off', not {value!r}")
                 p.reasoning = _REASONING[value]
+            elif key in _GRAMMARS:
+                if p.grammar_kind:
+                    raise ValueError("json_schema, lark and regex exclude each other")
+                if key == "json_schema" and not isinstance(value, (str, bytes)):
+                    value = json.dumps(value, ensure_ascii=False)  # a schema given as a dict
+                b = value if isinstance(value, bytes) else _utf8(value)
+                self._keep.append(b)
+                p.grammar_kind = _GRAMMARS[key]
+                p.grammar = b
+            elif key == "tools" and not isinstance(value, (str, bytes)):
+                b = _utf8(json.dumps(list(value), ensure_ascii=False))
+                self._keep.append(b)
+                p.tools = b
             elif key == "logprobs":
                 p.logprobs = -1 if value is False else int(value)
             elif key in _STRING_FIELDS:

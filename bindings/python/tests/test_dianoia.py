@@ -228,3 +228,38 @@ def test_eval_logits_and_detokenizer_roundtrip(stories_path, reference_outputs):
         ids = reference_outputs["greedy_once_upon_a_time"]["generated_ids"][:20]
         with dianoia.Detokenizer(m) as d:
             assert "".join(d.push(t) for t in ids) + d.flush() == m.detokenize(ids)
+
+
+_PERSON = {"type": "object", "additionalProperties": False, "required": ["name", "age"],
+           "properties": {"name": {"type": "string", "maxLength": 12},
+                          "age": {"type": "integer", "minimum": 0, "maximum": 120}}}
+
+
+@pytest.mark.skipif(not dianoia.has_grammar_engine(), reason="library built without the grammar engine")
+def test_json_schema_constrains_the_answer(stories_path):
+    import json
+    with dianoia.Model(stories_path) as m, m.session(context_length=256) as s:
+        events = list(s.complete("Once upon a time", max_tokens=64, temperature=0, reasoning="off",
+                                 json_schema=_PERSON))
+        text = "".join(e.text for e in events if isinstance(e, dianoia.Content))
+        person = json.loads(text)
+        assert set(person) == {"name", "age"} and isinstance(person["age"], int)
+        assert events[-1].stop_reason == "eos"
+        text = "".join(e.text for e in s.complete("Once upon a time", max_tokens=16, temperature=0,
+                                                   reasoning="off", regex="(yes|no)!")
+                       if isinstance(e, dianoia.Content))
+        assert text in ("yes!", "no!")
+
+
+def test_bad_grammars_raise_the_engine_message(stories_path):
+    with dianoia.Model(stories_path) as m, m.session(context_length=128) as s:
+        with pytest.raises(ValueError, match="exclude each other"):
+            list(s.complete("Once", regex="a", lark="start: \"a\""))
+        if not dianoia.has_grammar_engine():
+            with pytest.raises(dianoia.UnsupportedError, match="DIANOIA_WITH_LLGUIDANCE"):
+                list(s.complete("Once", regex="a"))
+            return
+        with pytest.raises(dianoia.InvalidArgumentError, match="invalid JSON schema"):
+            list(s.complete("Once", json_schema='{"type": 5}'))
+        with pytest.raises(dianoia.InvalidArgumentError, match="invalid Lark grammar"):
+            list(s.complete("Once", lark="start: nowhere"))

@@ -48,7 +48,8 @@ c_shared() {
 c_static() {
   local static_libs
   static_libs=$("$PKG_CONFIG" --static --libs dianoia)
-  static_libs=${static_libs//-ldianoia/-l:libdianoia.a}
+  # -ldianoia as a whole word (Libs.private may name -ldianoia_llguidance, the grammar engine's archive).
+  static_libs=$(sed -E 's/(^| )-ldianoia( |$)/\1-l:libdianoia.a\2/' <<<"$static_libs")
   # shellcheck disable=SC2086
   run "$CC" -std=c99 -Wall -Wextra -Werror -pedantic ${CFLAGS:-} $cflags -c "$src/c/consumer.c" -o consumer_static.o || return
   # shellcheck disable=SC2086
