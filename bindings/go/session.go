@@ -108,7 +108,23 @@ type GenerateOptions struct {
 	// Chat only: template variables ("tools", "enable_thinking", ...); json.RawMessage values keep their
 	// key order (tojson prints them as given).
 	TemplateVars map[string]any
+	// Constrains the answer channel (the thought stays free): GrammarJSONSchema, GrammarLark or
+	// GrammarRegex with its text in Grammar; GrammarNone (0) leaves the answer free. Needs a library
+	// built with the grammar engine (HasGrammarEngine); a bad grammar is an error with the engine's message.
+	GrammarKind int32
+	Grammar     string
 }
+
+// Grammar kinds (GenerateOptions.GrammarKind).
+const (
+	GrammarNone       = int32(C.DIANOIA_GRAMMAR_NONE)
+	GrammarJSONSchema = int32(C.DIANOIA_GRAMMAR_JSON_SCHEMA)
+	GrammarLark       = int32(C.DIANOIA_GRAMMAR_LARK)
+	GrammarRegex      = int32(C.DIANOIA_GRAMMAR_REGEX)
+)
+
+// HasGrammarEngine reports whether the library was built with the grammar engine (llguidance).
+func HasGrammarEngine() bool { return bool(C.dianoia_has_grammar_engine()) }
 
 // DefaultGenerateOptions are the library's defaults.
 func DefaultGenerateOptions() GenerateOptions {
@@ -142,6 +158,10 @@ func (o *GenerateOptions) c(cs *cStrings) (*C.dianoia_generate_params, error) {
 		}
 		p.stop = arr
 		p.n_stop = C.size_t(len(o.Stop))
+	}
+	if o.GrammarKind != GrammarNone {
+		p.grammar_kind = C.int32_t(o.GrammarKind)
+		p.grammar = cs.str(o.Grammar)
 	}
 	kw, err := cJSON(cs, o.TemplateVars)
 	p.chat_template_kwargs = kw

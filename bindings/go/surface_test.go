@@ -229,3 +229,41 @@ func TestSamplesWithAHostExtractorAndTheVote(t *testing.T) {
 		t.Fatalf("vote %+v", vote)
 	}
 }
+
+func TestGrammarConstrainsTheAnswer(t *testing.T) {
+	if !HasGrammarEngine() {
+		t.Skip("no grammar engine in this build")
+	}
+	m, err := Load(stories(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := m.NewSession(SessionOptions{ContextLength: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	o := greedy(64)
+	o.Temperature, o.Seed, o.Reasoning = 1, 3, ReasoningOff
+	o.GrammarKind, o.Grammar = GrammarRegex, `(yes|no), [a-z]{1,8}\.`
+	var text strings.Builder
+	if _, err := s.Complete(context.Background(), "Once upon a time", o, func(e Event) bool {
+		if e.Type == EventContent {
+			text.WriteString(e.Text)
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := text.String()
+	word, rest, ok := strings.Cut(got, ", ")
+	if !ok || (word != "yes" && word != "no") || !strings.HasSuffix(rest, ".") {
+		t.Fatalf("answer %q does not follow the regex", got)
+	}
+	bad := greedy(8)
+	bad.GrammarKind, bad.Grammar = GrammarJSONSchema, `{"type": 12}`
+	if _, err := s.Complete(context.Background(), "Once", bad, func(Event) bool { return true }); err == nil {
+		t.Fatal("a schema the engine refuses was accepted")
+	}
+}

@@ -31,6 +31,10 @@ pub const DIANOIA_KV_F32: i32 = 1;
 pub const DIANOIA_REASONING_AUTO: i32 = 0;
 pub const DIANOIA_REASONING_ON: i32 = 1;
 pub const DIANOIA_REASONING_OFF: i32 = 2;
+pub const DIANOIA_GRAMMAR_NONE: i32 = 0;
+pub const DIANOIA_GRAMMAR_JSON_SCHEMA: i32 = 1;
+pub const DIANOIA_GRAMMAR_LARK: i32 = 2;
+pub const DIANOIA_GRAMMAR_REGEX: i32 = 3;
 
 pub const DIANOIA_EVENT_REASONING: i32 = 1;
 pub const DIANOIA_EVENT_CONTENT: i32 = 2;
@@ -224,6 +228,17 @@ pub struct dianoia_generate_params {
     pub custom_samplers: *const *const dianoia_sampler,
     pub n_custom_samplers: usize,
     pub chat_template_kwargs: *const c_char,
+    pub tools: *const c_char,
+    pub tool_call_syntax: i32,
+    pub vote: i32,
+    pub confidence_top_k: i32,
+    pub confidence_window: u32,
+    pub confidence_score: i32,
+    pub confidence_keep_percent: f32,
+    pub confidence_warmup: u32,
+    pub confidence_consensus: f32,
+    pub grammar_kind: i32,
+    pub grammar: *const c_char,
 }
 
 #[repr(C)]
@@ -280,6 +295,7 @@ extern "C" {
     pub fn dianoia_version() -> u32;
     pub fn dianoia_version_string() -> *const c_char;
     pub fn dianoia_system_info() -> *const c_char;
+    pub fn dianoia_has_grammar_engine() -> bool;
     pub fn dianoia_log_set(f: dianoia_log_fn, user_data: *mut c_void, min_level: i32) -> dianoia_status;
 
     pub fn dianoia_model_params_init(p: *mut dianoia_model_params, size: usize);

@@ -99,6 +99,23 @@ pub fn system_info() -> String {
     unsafe { CStr::from_ptr(sys::dianoia_system_info()) }.to_string_lossy().into_owned()
 }
 
+/// Whether this library was built with the grammar engine (llguidance) that `GenerateOptions::grammar` needs.
+pub fn has_grammar_engine() -> bool {
+    // SAFETY: no arguments, no state.
+    unsafe { sys::dianoia_has_grammar_engine() }
+}
+
+/// A constraint on the answer channel (the thought stays free): the answer must match it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grammar {
+    /// A JSON schema, as JSON text: the answer is one JSON value it accepts.
+    JsonSchema(String),
+    /// A grammar in llguidance's Lark syntax, start rule `start`.
+    Lark(String),
+    /// A regular expression.
+    Regex(String),
+}
+
 /// Log levels (dianoia_log_set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
@@ -406,6 +423,8 @@ pub struct GenerateOptions {
     pub ignore_eos: bool,
     /// Chat: template variables as a JSON object.
     pub template_vars: Option<String>,
+    /// Constrains the answer (not the thought); a bad grammar is an `Err` with the engine's message.
+    pub grammar: Option<Grammar>,
 }
 
 impl Default for GenerateOptions {
@@ -426,6 +445,7 @@ impl Default for GenerateOptions {
             stop: Vec::new(),
             ignore_eos: false,
             template_vars: None,
+            grammar: None,
         }
     }
 }
@@ -463,6 +483,16 @@ impl GenerateOptions {
         if let Some(v) = &self.template_vars {
             strings.push(cstring(v)?);
             p.chat_template_kwargs = strings.last().unwrap().as_ptr();
+        }
+        if let Some(g) = &self.grammar {
+            let (kind, text) = match g {
+                Grammar::JsonSchema(t) => (sys::DIANOIA_GRAMMAR_JSON_SCHEMA, t),
+                Grammar::Lark(t) => (sys::DIANOIA_GRAMMAR_LARK, t),
+                Grammar::Regex(t) => (sys::DIANOIA_GRAMMAR_REGEX, t),
+            };
+            strings.push(cstring(text)?);
+            p.grammar_kind = kind;
+            p.grammar = strings.last().unwrap().as_ptr();
         }
         let mut stop = Vec::new();
         for s in &self.stop {

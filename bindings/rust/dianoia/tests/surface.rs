@@ -139,3 +139,27 @@ fn samples_with_a_host_extractor_and_the_vote() {
     assert!(vote.entries.iter().all(|e| e.answer.chars().count() == 1));
     assert_eq!(vote_event.unwrap().entries, vote.entries);
 }
+
+#[test]
+fn grammar_constrains_the_answer() {
+    let path = match stories() { Some(p) => p, None => { eprintln!("stories260K missing: skipped"); return; } };
+    if !dianoia::has_grammar_engine() { eprintln!("no grammar engine in this build: skipped"); return; }
+    let model = Model::load(&path).unwrap();
+    let session = model.session(&SessionOptions::default()).unwrap();
+    let opts = GenerateOptions {
+        temperature: 1.0,
+        seed: 3,
+        reasoning: dianoia::Reasoning::Off,
+        grammar: Some(dianoia::Grammar::Regex("(yes|no), [a-z]{1,8}\\.".into())),
+        ..greedy(64)
+    };
+    let mut text = String::new();
+    session.complete("Once upon a time", &opts, content(&mut text)).unwrap();
+    let (word, rest) = text.split_once(", ").expect(&text);
+    assert!(word == "yes" || word == "no", "{text}");
+    assert!(rest.ends_with('.') && rest.len() <= 9, "{text}");
+    // A grammar the engine refuses: the library's message as the error.
+    let bad = GenerateOptions { grammar: Some(dianoia::Grammar::JsonSchema("{\"type\": 12}".into())), ..greedy(8) };
+    let err = session.complete("Once", &bad, |_| true).unwrap_err();
+    assert!(!err.to_string().is_empty());
+}
