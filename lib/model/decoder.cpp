@@ -364,24 +364,7 @@ void decoder_model::end_sequences(forward_state& st, uint32_t keep, uint32_t n_k
 void decoder_model::forward_batch(forward_state& st, std::span<const seq_token> tokens, float* logits) const {
   auto& s = static_cast<decoder_state&>(st);
   if (!s.seq_cache_) fail(errc::invalid_argument, "forward_batch() before begin_sequences()");
-  if (tokens.empty()) fail(errc::invalid_argument, "forward_batch() needs at least one token");
-  // Checked before anything is written: each token continues (or rewrites) what its sequence holds.
-  std::vector<uint32_t> filled = s.seq_filled_;
-  size_t n_logits = 0;
-  for (const seq_token& t : tokens) {
-    if (t.id < 0 || static_cast<uint32_t>(t.id) >= hp_.n_vocab)
-      fail(errc::invalid_argument, "token id {} is outside the vocabulary of {}", t.id, hp_.n_vocab);
-    if (t.seq >= filled.size()) fail(errc::invalid_argument, "sequence {} of {}", t.seq, filled.size());
-    if (t.pos >= s.n_ctx())
-      fail(errc::context_full, "context full: position {} of sequence {} is past the context of {}", t.pos, t.seq,
-           s.n_ctx());
-    if (t.pos < s.n_shared_ || t.pos > filled[t.seq])
-      fail(errc::invalid_argument, "sequence {} holds positions [0, {}) (shared up to {}): position {} cannot follow",
-           t.seq, filled[t.seq], s.n_shared_, t.pos);
-    filled[t.seq] = std::max(filled[t.seq], t.pos + 1);
-    n_logits += t.logits;
-  }
-  if (n_logits && !logits) fail(errc::invalid_argument, "forward_batch(): logits is null");
+  std::vector<uint32_t> filled = check_seq_step(tokens, s.seq_filled_, s.n_shared_, s.n_ctx(), hp_.n_vocab, logits);
   for (size_t at = 0; at < tokens.size(); at += k_prefill_chunk) {
     const auto part = tokens.subspan(at, std::min(k_prefill_chunk, tokens.size() - at));
     forward_seq_chunk(s, part, logits);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "kernels/cpu_features.hpp"
 
@@ -121,6 +122,13 @@ struct seq_token {
   uint32_t pos;  // its position in that sequence: RoPE, and it attends to positions [0, pos] of it
   bool logits;   // write its logits
 };
+
+// What every forward_batch() checks before it writes anything: ids within the vocabulary, sequences
+// that exist, positions inside the context that continue (or rewrite) what their sequence holds past the
+// n_shared prompt positions, and a logits buffer when a token asks for logits. Returns each sequence's
+// filled length after the step; error(context_full) or error(invalid_argument) otherwise.
+std::vector<uint32_t> check_seq_step(std::span<const seq_token> tokens, std::vector<uint32_t> filled, uint32_t n_shared,
+                                     uint32_t n_ctx, uint32_t n_vocab, const float* logits);
 
 class model {
  public:
