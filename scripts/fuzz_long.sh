@@ -27,7 +27,9 @@ dict=$(bash scripts/fuzz.sh --print-dict "$t")
 args=(-runs="$runs" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len"
       -print_final_stats=1 -artifact_prefix="$build/artifacts/long-$t-")
 [[ -n $dict ]] && args+=(-dict="$dict")
-seeds=("$build/seeds/$t")
+# Targets whose seeds are all committed (tool_calls) have no generated directory.
+seeds=()
+[[ -d $build/seeds/$t ]] && seeds+=("$build/seeds/$t")
 [[ -d fuzz/corpus/$t ]] && seeds+=("fuzz/corpus/$t")
 log=$build/logs/long-$t.log
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
