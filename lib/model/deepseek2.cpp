@@ -396,15 +396,9 @@ void deepseek2_model::expanded_attention(deepseek2_state& s, const mla_layer& w,
 
 void deepseek2_model::begin_sequences(forward_state& st, uint32_t n_shared, uint32_t n_seq) const {
   auto& s = static_cast<deepseek2_state&>(st);
-  if (n_seq == 0) fail(errc::invalid_argument, "begin_sequences() needs at least one sequence");
-  if (n_shared >= s.n_ctx())
-    fail(errc::context_full, "context full: {} shared positions leave no room in the context of {}", n_shared, s.n_ctx());
-  const uint64_t rows = uint64_t{n_seq} * (s.n_ctx() - n_shared);
-  if (rows > UINT32_MAX)
-    fail(errc::out_of_memory, "{} sequences of {} positions are more than one KV cache addresses", n_seq,
-         s.n_ctx() - n_shared);
+  const uint32_t rows = seq_cache_rows(n_shared, n_seq, s.n_ctx());
   s.seq_cache_.reset();  // an earlier layout's pages go back before the new one is reserved
-  s.seq_cache_ = std::make_unique<kv_cache>(hp_.n_layer, static_cast<uint32_t>(rows), s.cache_.k_row(), 0, s.kv_);
+  s.seq_cache_ = std::make_unique<kv_cache>(hp_.n_layer, rows, s.cache_.k_row(), 0, s.kv_);
   s.n_shared_ = n_shared;
   s.seq_len_ = s.n_ctx() - n_shared;
   s.seq_filled_.assign(n_seq, n_shared);

@@ -123,6 +123,10 @@ struct seq_token {
   bool logits;   // write its logits
 };
 
+// What every begin_sequences() checks: at least one sequence, room in the context past the n_shared
+// prompt positions, and rows (n_seq times that room) that one KV cache addresses. Returns the rows.
+uint32_t seq_cache_rows(uint32_t n_shared, uint32_t n_seq, uint32_t n_ctx);
+
 // What every forward_batch() checks before it writes anything: ids within the vocabulary, sequences
 // that exist, positions inside the context that continue (or rewrite) what their sequence holds past the
 // n_shared prompt positions, and a logits buffer when a token asks for logits. Returns each sequence's

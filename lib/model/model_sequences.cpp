@@ -15,6 +15,16 @@ void model::forward_batch(forward_state&, std::span<const seq_token>, float*) co
 }
 void model::end_sequences(forward_state&, uint32_t, uint32_t) const noexcept {}
 
+uint32_t seq_cache_rows(uint32_t n_shared, uint32_t n_seq, uint32_t n_ctx) {
+  if (n_seq == 0) fail(errc::invalid_argument, "begin_sequences() needs at least one sequence");
+  if (n_shared >= n_ctx)
+    fail(errc::context_full, "context full: {} shared positions leave no room in the context of {}", n_shared, n_ctx);
+  const uint64_t rows = uint64_t{n_seq} * (n_ctx - n_shared);
+  if (rows > UINT32_MAX)
+    fail(errc::out_of_memory, "{} sequences of {} positions are more than one KV cache addresses", n_seq, n_ctx - n_shared);
+  return static_cast<uint32_t>(rows);
+}
+
 std::vector<uint32_t> check_seq_step(std::span<const seq_token> tokens, std::vector<uint32_t> filled, uint32_t n_shared,
                                      uint32_t n_ctx, uint32_t n_vocab, const float* logits) {
   if (tokens.empty()) fail(errc::invalid_argument, "forward_batch() needs at least one token");
