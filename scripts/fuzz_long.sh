@@ -24,7 +24,9 @@ mkdir -p "$corpus" "$build/artifacts" "$build/logs"
 python3 fuzz/make_corpus.py --data-dir "$data_dir" --fixtures-dir tests/fixtures --out "$build/seeds" >/dev/null
 max_len=$(bash scripts/fuzz.sh --print-max-len "$t")
 dict=$(bash scripts/fuzz.sh --print-dict "$t")
-args=(-runs="$runs" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len"
+# FUZZ_TIMEOUT: on a machine whose other work may pause this run (SIGSTOP while a benchmark runs), a
+# per-input limit of 10 s would report the pause as a hang.
+args=(-runs="$runs" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -max_len="$max_len"
       -print_final_stats=1 -artifact_prefix="$build/artifacts/long-$t-")
 [[ -n $dict ]] && args+=(-dict="$dict")
 # Targets whose seeds are all committed (tool_calls) have no generated directory.
